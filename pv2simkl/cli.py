@@ -1,0 +1,251 @@
+"""The command line: argument parsing and printing only.
+
+Each command calls one function of :mod:`pv2simkl.pipeline`. Errors of pv2simkl's own
+types become one sentence on stderr and their own exit code; a traceback appears only
+with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from contextlib import ExitStack
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pv2simkl import __version__, pipeline
+from pv2simkl.config import load_settings
+from pv2simkl.errors import Pv2SimklError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Keep a Simkl profile in step with Amazon Prime Video watch history.",
+)
+log = logging.getLogger("pv2simkl")
+
+EXIT_UNEXPECTED = 1
+
+
+class State:
+    """Options of the top-level command, shared by the subcommands."""
+
+    debug = False
+    quiet = False
+    overrides: dict[tuple[str, str], object] = {}
+    config: Path | None = None
+
+
+def _setup_logging(verbose: int, quiet: bool, debug: bool) -> None:
+    level = logging.DEBUG if debug or verbose > 1 else logging.INFO if verbose else logging.WARNING
+    if quiet:
+        level = logging.ERROR
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(show_path=False, show_time=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pv2simkl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    db: Annotated[Path | None, typer.Option(help="SQLite store to use (env PV2SIMKL_DB).")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder for the store, exports and state (env PV2SIMKL_DATA_DIR).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="config.toml to read (env PV2SIMKL_CONFIG).")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    debug: Annotated[bool, typer.Option(help="Debug logging and tracebacks.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Global options."""
+    State.debug, State.quiet, State.config = debug, quiet, config
+    State.overrides = {
+        ("paths", "db"): str(db) if db else None,
+        ("paths", "data_dir"): str(data_dir) if data_dir else None,
+    }
+    _setup_logging(verbose, quiet, debug)
+
+
+def _context() -> pipeline.Context:
+    settings = load_settings(config_file=State.config, overrides=State.overrides)
+    return pipeline.Context.create(settings)
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    if State.debug:
+        raise exc
+    if isinstance(exc, Pv2SimklError):
+        typer.echo(f"error: {exc}", err=True)
+        return typer.Exit(exc.exit_code)
+    typer.echo(
+        f"error: unexpected {type(exc).__name__}: {exc}. Run again with --debug for details.",
+        err=True,
+    )
+    return typer.Exit(EXIT_UNEXPECTED)
+
+
+class _Progress:
+    """A progress bar per file on a terminal; nothing otherwise."""
+
+    def __init__(self, stack: ExitStack):
+        self.bar = None
+        if sys.stderr.isatty() and not State.quiet:
+            from rich.progress import Progress
+
+            self.bar = stack.enter_context(Progress(transient=True))
+
+    def __call__(self, name: str, total: int | None):
+        if self.bar is None:
+            return None
+        task = self.bar.add_task(Path(name).name[:40], total=total)
+        return lambda n: self.bar.advance(task, n)
+
+
+@app.command("import")
+def import_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Saved pages, API replies, exports (files, folders, ZIPs).")],
+    export: Annotated[bool, typer.Option("--export", help="Write the delta CSV right after.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Folder for the CSV (with --export).")] = None,
+    force: Annotated[bool, typer.Option(help="Read files again even if already imported.")] = False,
+    locale: Annotated[str | None, typer.Option(help="Language of dates when a file does not say (e.g. de-DE).")] = None,
+) -> None:
+    """Import watch history into the store."""
+    ctx = None
+    try:
+        ctx = _context()
+        with ExitStack() as stack:
+            report = pipeline.import_paths(
+                ctx, paths, force=force, locale=locale, progress=_Progress(stack)
+            )
+        for r in report.results:
+            if r.skipped_file:
+                typer.echo(f"{r.path}: already imported, skipped (use --force to read it again)")
+            elif r.seen == 0:
+                typer.echo(f"{r.path}: the history is empty; nothing to store")
+            else:
+                typer.echo(
+                    f"{r.path}: {r.seen} events read, {r.added} new"
+                    + (f", {r.updated} completed" if r.updated else "")
+                    + f" ({r.source})"
+                )
+        for name, exc in report.failures:
+            typer.echo(f"error: {exc if str(exc).startswith(name) else f'{name}: {exc}'}", err=True)
+        counts = ctx.store.counts()
+        typer.echo(
+            f"Stored {report.added} new events; the store holds {counts['events']} events "
+            f"of {counts['works']} titles ({ctx.paths.db})."
+        )
+        if export:
+            _print_export(pipeline.export(ctx, out_dir=out))
+        if report.failures:
+            raise typer.Exit(report.failures[0][1].exit_code)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(exc) from None
+    finally:
+        if ctx:
+            ctx.close()
+
+
+def _print_export(result) -> None:
+    if not result.files:
+        typer.echo("Nothing new to export.")
+        return
+    for path in result.files:
+        typer.echo(f"Wrote {path}")
+    typer.echo(f"{result.rows} rows for Simkl's CSV import (https://simkl.com/apps/import/csv/).")
+
+
+@app.command("export")
+def export_cmd(
+    all_history: Annotated[bool, typer.Option("--all", help="Write the whole history again.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Folder for the CSV files.")] = None,
+) -> None:
+    """Write a Simkl CSV holding only what is new since the last export."""
+    ctx = None
+    try:
+        ctx = _context()
+        _print_export(pipeline.export(ctx, all_history=all_history, out_dir=out))
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(exc) from None
+    finally:
+        if ctx:
+            ctx.close()
+
+
+class HistoryFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+@app.command("history")
+def history_cmd(
+    fmt: Annotated[HistoryFormat, typer.Option("--format", help="Output format.")] = HistoryFormat.table,
+) -> None:
+    """Print every stored watch event, oldest first."""
+    ctx = None
+    try:
+        ctx = _context()
+        events = (e.to_public() for e in pipeline.history(ctx))
+        if fmt is HistoryFormat.jsonl:
+            for row in events:
+                sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        elif fmt is HistoryFormat.csv:
+            writer = None
+            for row in events:
+                if writer is None:
+                    writer = csv.DictWriter(sys.stdout, fieldnames=list(row), lineterminator="\n")
+                    writer.writeheader()
+                writer.writerow(row)
+        else:
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table("watched (UTC)", "kind", "title", "S", "E", "episode", "source")
+            for row in events:
+                table.add_row(
+                    row["watched_at"][:16].replace("T", " "), row["kind"], row["title"],
+                    _s(row["season"]), _s(row["episode"]), row["episode_title"] or "", row["source"],
+                )  # fmt: skip
+            Console().print(table)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(exc) from None
+    finally:
+        if ctx:
+            ctx.close()
+
+
+def _s(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,200 @@
+"""Settings and paths: the one place both come from.
+
+Precedence, lowest first: defaults < ``config.toml`` < environment ``PV2SIMKL_*`` < flags.
+Every setting is ``[section] key`` in the file and ``PV2SIMKL_<SECTION>_<KEY>`` in the
+environment; the path settings also have the short names ``PV2SIMKL_DATA_DIR``,
+``PV2SIMKL_DB`` and ``PV2SIMKL_CONFIG``.
+
+A small loader rather than pydantic-settings: its env mapping cannot express
+``PV2SIMKL_<SECTION>_<KEY>`` when keys themselves hold underscores (``client_id``)
+next to top-level names such as ``PV2SIMKL_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from platformdirs import PlatformDirs
+
+from pv2simkl.errors import ConfigError
+
+APP = "pv2simkl"
+ENV_PREFIX = "PV2SIMKL_"
+
+
+@dataclass
+class PathsSettings:
+    """Where things live. Empty means "the platform default under the data dir"."""
+
+    data_dir: str = ""
+    db: str = ""
+    export_dir: str = ""
+    inbox: str = ""
+
+
+@dataclass
+class ExportSettings:
+    """How Simkl CSVs are written."""
+
+    date_format: str = "mdy"  # "mdy" = Simkl's sample (8/21/2015); "iso" = 2015-08-21
+    timezone: str = "local"  # zone used to turn a watch instant into WatchedDate
+    max_rows: int = 1000  # rows per delta file before a new file starts
+    keep_files: int = 100  # newest delta files kept; 0 keeps all
+    per_episode: bool = False  # one row per episode watch instead of one per work
+
+
+@dataclass
+class ImportSettings:
+    """How history files are read."""
+
+    default_locale: str = "en-US"  # for sources that do not name their language
+
+
+SECTIONS: dict[str, type] = {
+    "paths": PathsSettings,
+    "export": ExportSettings,
+    "import": ImportSettings,
+}
+
+# Short env names for the settings a user or a test sets most.
+ALIASES = {
+    "PV2SIMKL_DATA_DIR": ("paths", "data_dir"),
+    "PV2SIMKL_DB": ("paths", "db"),
+    "PV2SIMKL_EXPORT_DIR": ("paths", "export_dir"),
+    "PV2SIMKL_INBOX": ("paths", "inbox"),
+}
+
+
+@dataclass
+class Settings:
+    """Every setting, by section."""
+
+    paths: PathsSettings = field(default_factory=PathsSettings)
+    export: ExportSettings = field(default_factory=ExportSettings)
+    import_: ImportSettings = field(default_factory=ImportSettings)
+    config_file: Path | None = None
+
+    def section(self, name: str) -> Any:
+        return getattr(self, "import_" if name == "import" else name)
+
+
+def _coerce(value: Any, kind: type, where: str) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"{where} must be true or false, not {value!r}.")
+    if kind is int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} must be a whole number, not {value!r}.") from None
+    return str(value)
+
+
+def _apply(settings: Settings, section: str, key: str, value: Any, where: str) -> None:
+    if section not in SECTIONS:
+        raise ConfigError(f"{where}: unknown section [{section}]; known: {', '.join(SECTIONS)}.")
+    target = settings.section(section)
+    hints = get_type_hints(type(target))
+    if key not in hints:
+        raise ConfigError(f"{where}: unknown setting {key!r} in [{section}].")
+    setattr(target, key, _coerce(value, hints[key], where))
+
+
+def _env_key(section: str, key: str) -> str:
+    return f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+
+
+def platform_dirs() -> PlatformDirs:
+    return PlatformDirs(APP, appauthor=False)
+
+
+def default_config_file(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get("PV2SIMKL_CONFIG"):
+        return Path(env["PV2SIMKL_CONFIG"]).expanduser()
+    return platform_dirs().user_config_path / "config.toml"
+
+
+def load_settings(
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[tuple[str, str], Any] | None = None,
+) -> Settings:
+    """Build the settings: defaults, then the file, then the environment, then ``overrides``.
+
+    ``overrides`` maps ``(section, key)`` to a value (the CLI's flags); ``None`` values
+    are ignored so unset flags do not clobber anything.
+    """
+    env = os.environ if env is None else env
+    settings = Settings()
+    path = config_file or default_config_file(env)
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it.") from None
+        for section, values in data.items():
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: {section!r} must be a [section] table.")
+            for key, value in values.items():
+                _apply(settings, section, key, value, f"{path} [{section}] {key}")
+        settings.config_file = path
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            name = _env_key(section, f.name)
+            if name in env:
+                _apply(settings, section, f.name, env[name], name)
+    for name, (section, key) in ALIASES.items():
+        if env.get(name):
+            _apply(settings, section, key, env[name], name)
+    for (section, key), value in (overrides or {}).items():
+        if value is not None:
+            _apply(settings, section, key, value, f"--{key.replace('_', '-')}")
+    return settings
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every file and folder pv2simkl reads or writes, resolved once."""
+
+    data_dir: Path
+    db: Path
+    export_dir: Path
+    inbox: Path
+    state_dir: Path
+    log_dir: Path
+    cache_dir: Path
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Paths:
+        dirs = platform_dirs()
+        p = settings.paths
+        if p.data_dir:
+            data = Path(p.data_dir).expanduser().resolve()
+            state, log, cache = data / "state", data / "state" / "log", data / "cache"
+        else:
+            data = dirs.user_data_path
+            state, log, cache = dirs.user_state_path, dirs.user_log_path, dirs.user_cache_path
+        return cls(
+            data_dir=data,
+            db=Path(p.db).expanduser().resolve() if p.db else data / "pv2simkl.sqlite3",
+            export_dir=Path(p.export_dir).expanduser().resolve()
+            if p.export_dir
+            else data / "exports",
+            inbox=Path(p.inbox).expanduser().resolve() if p.inbox else data / "inbox",
+            state_dir=state,
+            log_dir=log,
+            cache_dir=cache,
+        )

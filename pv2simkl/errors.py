@@ -1,0 +1,61 @@
+"""The error types of pv2simkl.
+
+Each carries a message a person can act on (what, where, what to do). The CLI maps
+each type to its own exit code; nothing else prints tracebacks.
+"""
+
+from __future__ import annotations
+
+
+class Pv2SimklError(Exception):
+    """Base of every error pv2simkl raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(Pv2SimklError):
+    """A setting or a config file is wrong."""
+
+    exit_code = 3
+
+
+class ParseError(Pv2SimklError):
+    """An input file (or one section of it) cannot be read.
+
+    ``path`` names the file, ``where`` the place inside it (a section, a row).
+    """
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, path: str | None = None, where: str | None = None):
+        self.path = path
+        self.where = where
+        self.reason = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = []
+        if self.path:
+            parts.append(f"{self.path}")
+        if self.where:
+            parts.append(f"({self.where})")
+        prefix = " ".join(parts)
+        return f"{prefix}: {self.reason}" if prefix else self.reason
+
+
+class UnknownFormatError(ParseError):
+    """A file whose content matches no known history format."""
+
+    exit_code = 5
+
+
+class StoreError(Pv2SimklError):
+    """The SQLite store cannot be opened or written."""
+
+    exit_code = 6
+
+
+class ExportError(Pv2SimklError):
+    """A CSV cannot be written (folder missing, read-only, disk full)."""
+
+    exit_code = 7

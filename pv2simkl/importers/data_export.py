@@ -1,0 +1,255 @@
+"""Amazon's "Request your data" export: layouts A (legacy), B (interim) and C (current).
+
+The layout is told by the header, never by the file name, and columns are read by name.
+No file carries a gti or an episode number: an episode is told by its joined title,
+``Episode title-Show - Season N``. Each playback is one watch: the hour rows of one
+playback (layout A) are merged, and promos, trailers, bonus shorts, deleted rows and
+sub-minute views are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pv2simkl import titles
+from pv2simkl.errors import ParseError
+from pv2simkl.importers.history_json import Flattened
+from pv2simkl.models import WatchEvent
+
+NAME = "data export"
+
+H_HOUR = "Playback Hour"
+H_START = "Playback Start Datetime (UTC)"
+H_TITLE = "Title"
+H_SECONDS = "Seconds Viewed"
+H_MATERIAL = "Material Type Description"
+H_AUTOPLAY = "Is Autoplay"
+H_DELETED = "Is Deleted"
+
+# Files of layout C that hold no watches of their own (they are read and ignored).
+C_COMPANION_HEADERS = (
+    {"Title Name", "Most Recent Watch Date"},  # Watch Events.csv: latest watch only, no episode
+    {"Search Query"},
+    {"Search Datetime (UTC)"},
+)
+C_COMPANION_NAMES = (
+    "watch events.csv",
+    "search history.csv",
+    "promotional trailers viewed.csv",
+    "purchases and rentals.csv",
+)
+
+PLACEHOLDERS = {"not available", "not applicable", "n/a", ""}
+SKIPPED_MATERIAL = {"promo", "trailer", "short", "live", "livestreaming", "bonus"}
+MIN_SECONDS = 60.0
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"is not UTF-8 text (bad byte at offset {exc.start}); "
+            "use the CSV exactly as Amazon sent it",
+            path=name,
+        ) from None
+
+
+def _unquote(value: str) -> str:
+    """Layouts B and C wrap strings in an extra layer of quotes (``"Red One"``)."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        value = value[1:-1]
+    return value
+
+
+def header_of(data: bytes) -> list[str] | None:
+    """The CSV header of ``data``, or None when it is not a CSV this module knows."""
+    try:
+        first = data[:8192].decode("utf-8-sig", errors="replace").splitlines()[0]
+    except IndexError:
+        return None
+    row = next(csv.reader([first]), [])
+    return [_unquote(c) for c in row]
+
+
+def layout_of(header: list[str] | None) -> str | None:
+    """``a``, ``b``, ``c``, ``c-companion`` or None."""
+    if not header:
+        return None
+    names = set(header)
+    if H_HOUR in names and H_TITLE in names:
+        return "a"
+    if H_START in names and H_TITLE in names:
+        return "c" if (H_MATERIAL in names or H_DELETED in names or H_AUTOPLAY in names) else "b"
+    if any(group <= names for group in C_COMPANION_HEADERS):
+        return "c-companion"
+    return None
+
+
+def sniff(head: bytes) -> bool:
+    return layout_of(header_of(head)) is not None
+
+
+def _time(value: str, row: int, name: str, column: str) -> datetime:
+    text = _unquote(value)
+    try:
+        if "/" in text:
+            stamp = datetime.strptime(text, "%m/%d/%Y %H:%M:%S")
+        else:
+            stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ParseError(
+            f"{column} {text!r} is not a date and time", path=name, where=f"row {row}"
+        ) from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.astimezone(UTC)
+
+
+def _seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(_unquote(value))
+    except ValueError:
+        return None
+
+
+def _rows(text: str, name: str, layout: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [_unquote(c) for c in next(reader)]
+    except StopIteration:
+        return [], []
+    except csv.Error as exc:
+        raise ParseError(f"is not a readable CSV ({exc})", path=name) from None
+    title_last = header and header[-1] == H_TITLE
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for row in reader:
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) > len(header) and title_last and layout == "a":
+                # Layout A leaves commas in the last column (Title) unquoted.
+                row = row[: len(header) - 1] + [",".join(row[len(header) - 1 :])]
+            if len(row) < len(header):
+                raise ParseError(
+                    f"has {len(row)} fields where the header has {len(header)}; "
+                    "the file looks truncated",
+                    path=name,
+                    where=f"row {reader.line_num}",
+                )
+            rows.append((reader.line_num, dict(zip(header, row, strict=False))))
+    except csv.Error as exc:
+        raise ParseError(
+            f"is not a readable CSV ({exc})", path=name, where=f"line {reader.line_num}"
+        ) from None
+    return header, rows
+
+
+def _choose_readings(raw_titles: list[str]) -> dict[str, tuple[str, str, int] | None]:
+    """Split every export title once; where it splits more than one way, the reading
+    whose show also appears in other rows wins (then the leftmost)."""
+    readings = {t: titles.export_title_splits(t) for t in set(raw_titles)}
+    shows: Counter[str] = Counter()
+    for title, options in readings.items():
+        for _, show, _ in options:
+            shows[titles.match_key(show)] += 1
+    chosen: dict[str, tuple[str, str, int] | None] = {}
+    for title, options in readings.items():
+        if not options:
+            chosen[title] = None
+        elif len(options) == 1:
+            chosen[title] = options[0]
+        else:
+            best = max(options, key=lambda o: shows[titles.match_key(o[1])])
+            top = shows[titles.match_key(best[1])]
+            chosen[title] = next(o for o in options if shows[titles.match_key(o[1])] == top)
+    return chosen
+
+
+def _event(
+    raw: str, reading: tuple[str, str, int] | None, when: datetime, precision: str, source: str,
+    ref: str,
+) -> WatchEvent | None:  # fmt: skip
+    if reading is None:
+        if titles.is_extra(raw):
+            return None
+        title, year = titles.clean_movie_title(raw)
+        return WatchEvent(
+            kind="movie", title=title, year=year, watched_at=when, precision=precision,
+            source=source, source_ref=ref, raw_title=raw,
+        )  # fmt: skip
+    episode_title, show, season = reading
+    if titles.is_extra(episode_title) or titles.is_extra(show):
+        return None
+    return WatchEvent(
+        kind="episode", title=show, season=season, episode_title=episode_title,
+        watched_at=when, precision=precision, source=source, source_ref=ref, raw_title=raw,
+    )  # fmt: skip
+
+
+def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
+    """Every watch in one export CSV (any layout)."""
+    text = _decode(data, name)
+    layout = layout_of(header_of(data))
+    if layout is None:
+        raise ParseError("is a CSV with a header no Prime Video export uses", path=name)
+    out = Flattened()
+    if layout == "c-companion":
+        return out
+    header, rows = _rows(text, name, layout)
+    source = f"export-{layout}"
+    if layout == "a":
+        return _parse_a(rows, name, source, out)
+    kept: list[tuple[int, str, datetime]] = []
+    for line, row in rows:
+        raw = titles.decode(_unquote(row.get(H_TITLE, "")))
+        if raw.casefold() in PLACEHOLDERS:
+            continue
+        material = _unquote(row.get(H_MATERIAL, "")).casefold()
+        if material in SKIPPED_MATERIAL:
+            continue
+        if _unquote(row.get(H_DELETED, "")).casefold() in {"yes", "true"}:
+            continue
+        seconds = _seconds(row.get(H_SECONDS))
+        if seconds is not None and seconds < MIN_SECONDS:
+            continue
+        kept.append((line, raw, _time(row.get(H_START, ""), line, name, H_START)))
+    chosen = _choose_readings([raw for _, raw, _ in kept])
+    for line, raw, when in kept:
+        event = _event(raw, chosen[raw], when, "exact", source, f"{name}:{line}")
+        if event:
+            out.events.append(event)
+    return out
+
+
+def _parse_a(
+    rows: list[tuple[int, dict[str, str]]], name: str, source: str, out: Flattened
+) -> Flattened:
+    """Layout A: one row per hour and device; the rows of one playback become one watch."""
+    hours: dict[str, list[tuple[datetime, int]]] = {}
+    for line, row in rows:
+        raw = titles.decode(row.get(H_TITLE, ""))
+        if raw.casefold() in PLACEHOLDERS:
+            continue
+        hours.setdefault(raw, []).append((_time(row.get(H_HOUR, ""), line, name, H_HOUR), line))
+    chosen = _choose_readings(list(hours))
+    for raw, stamps in hours.items():
+        stamps.sort()
+        previous: datetime | None = None
+        for when, line in stamps:
+            if previous is None or when - previous > timedelta(hours=1):
+                event = _event(raw, chosen[raw], when, "hour", source, f"{name}:{line}")
+                if event:
+                    out.events.append(event)
+            previous = when
+    return out
+
+
+def companion(name: str) -> bool:
+    """Files of a layout-C folder that are known and carry no watches."""
+    return name.rsplit("/", 1)[-1].casefold() in C_COMPANION_NAMES

@@ -1,0 +1,232 @@
+"""The history JSON: the page's inline widget and the ``getWatchHistorySettingsPage`` API.
+
+Both carry date sections of items (a movie, or a season with the episodes watched that
+day); every leaf has its exact epoch-ms ``time``. Items are flattened into one
+:class:`WatchEvent` per movie or episode watch. The live fetch of the Amazon session
+reuses :func:`events_from_sections` for every API page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from pv2simkl import titles
+from pv2simkl.errors import ParseError
+from pv2simkl.locales import DateParseError, parse_date
+from pv2simkl.models import WatchEvent
+
+NAME = "history-json"
+SOURCE = "api"
+
+
+@dataclass
+class HistoryPage:
+    """One history widget: its date sections and the token of the next page."""
+
+    sections: list[dict[str, Any]]
+    next_token: str | None
+    empty_message: str | None = None
+
+
+@dataclass
+class Flattened:
+    """Events from some sections, and what could not be read."""
+
+    events: list[WatchEvent] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def find_history_widget(doc: Any) -> dict[str, Any] | None:
+    """The ``watch-history`` widget in an API envelope or a page's inline ``props``.
+
+    Found by ``widgetType``, never by position.
+    """
+    if not isinstance(doc, dict):
+        return None
+    holders = [doc, doc.get("props")]
+    for holder in holders:
+        if not isinstance(holder, dict):
+            continue
+        widgets = holder.get("widgets")
+        if isinstance(widgets, list):
+            for widget in widgets:
+                if isinstance(widget, dict) and widget.get("widgetType") == "watch-history":
+                    return widget
+    return None
+
+
+def read_widget(widget: dict[str, Any], where: str) -> HistoryPage:
+    """Sections and next token of a history widget; a ParseError if its shape is wrong."""
+    content = widget.get("content")
+    inner = content.get("content") if isinstance(content, dict) else None
+    if not isinstance(inner, dict):
+        raise ParseError("the watch-history widget has no content.content object", where=where)
+    if "titles" not in inner:
+        if "message" in inner or "header" in inner:
+            return HistoryPage([], None, str(inner.get("message") or inner.get("header") or ""))
+        raise ParseError("the watch-history widget holds neither titles nor a message", where=where)
+    sections = inner["titles"]
+    if not isinstance(sections, list):
+        raise ParseError("the watch-history titles are not a list", where=where)
+    token = inner.get("nextToken")
+    return HistoryPage(sections, token if isinstance(token, str) and token else None)
+
+
+def _text(obj: Any) -> str:
+    if isinstance(obj, dict):
+        return titles.decode(obj.get("text") if isinstance(obj.get("text"), str) else "")
+    return titles.decode(obj) if isinstance(obj, str) else ""
+
+
+def _ms(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def day_instant(day: Any) -> datetime:
+    """A local calendar date as pv2simkl stores it: 12:00 UTC of that date."""
+    return datetime.combine(day, time(12), tzinfo=UTC)
+
+
+def events_from_sections(
+    sections: list[Any], *, source: str, locale: str | None, where: str
+) -> Flattened:
+    """Flatten date sections into watch events (trailers and bonus content skipped).
+
+    A leaf without a time takes its item's, then its section's, then the section's
+    date header (day precision). A section whose date is needed but unreadable is
+    reported in ``errors`` and skipped; the other sections still count.
+    """
+    out = Flattened()
+    for index, section in enumerate(sections):
+        if not isinstance(section, dict):
+            out.errors.append(f"{where}, section {index + 1}: not an object")
+            continue
+        date_text = section.get("date") if isinstance(section.get("date"), str) else ""
+        try:
+            out.events.extend(_section_events(section, source, locale, date_text))
+        except DateParseError as exc:
+            out.errors.append(
+                f"{where}, section {index + 1} (date {date_text!r}): {exc}; "
+                "this section was skipped"
+            )
+    return out
+
+
+def _section_events(
+    section: dict[str, Any], source: str, locale: str | None, date_text: str
+) -> Iterator[WatchEvent]:
+    section_time = _ms(section.get("time"))
+    items = section.get("titles")
+    if not isinstance(items, list):
+        return
+    header_day: list[datetime] = []
+
+    def fallback() -> tuple[datetime, str]:
+        if section_time:
+            return section_time, "exact"
+        if not header_day:
+            header_day.append(day_instant(parse_date(date_text, locale)))
+        return header_day[0], "day"
+
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        raw = _text(item.get("title"))
+        kind = str(item.get("titleType") or "").lower()
+        children = [c for c in item.get("children") or [] if isinstance(c, dict)]
+        item_time = _ms(item.get("time"))
+        if children or kind in {"season", "series", "episode"}:
+            show, season = titles.season_title(raw)
+            for child in children:
+                label = _text(child.get("title"))
+                if titles.is_extra(label):
+                    continue
+                number, episode_title = titles.parse_episode_label(label)
+                when = _ms(child.get("time")) or item_time
+                precision = "exact"
+                if when is None:
+                    when, precision = fallback()
+                yield WatchEvent(
+                    kind="episode",
+                    title=show,
+                    season=season,
+                    episode=number,
+                    episode_title=episode_title,
+                    watched_at=when,
+                    precision=precision,
+                    source=source,
+                    source_ref=_str(child.get("gti")),
+                    gti=_str(child.get("gti")),
+                    locale=locale,
+                    raw_title=raw,
+                )
+            continue
+        if not raw or titles.is_extra(raw) or kind in {"trailer", "bonus", "extra"}:
+            continue
+        title, year = titles.clean_movie_title(raw)
+        when, precision = (item_time, "exact") if item_time else fallback()
+        yield WatchEvent(
+            kind="movie",
+            title=title,
+            year=year,
+            watched_at=when,
+            precision=precision,
+            source=source,
+            source_ref=_str(item.get("gti")),
+            gti=_str(item.get("gti")),
+            locale=locale,
+            raw_title=raw,
+        )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def sniff(head: bytes) -> bool:
+    """An API page: JSON whose text mentions the history widget."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return stripped.startswith(b"{") and b"watch-history" in head
+
+
+def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
+    """One saved ``getWatchHistorySettingsPage`` reply (the envelope of the API)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"is not UTF-8 text (bad byte at offset {exc.start}); save the reply again as UTF-8",
+            path=name,
+        ) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(
+            f"is broken JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+            "the file may be truncated: save the reply again",
+            path=name,
+        ) from None
+    widget = find_history_widget(doc)
+    if widget is None:
+        raise ParseError(
+            "is JSON but holds no watch-history widget; give a getWatchHistorySettingsPage reply",
+            path=name,
+        )
+    page = read_widget(widget, name)
+    flat = events_from_sections(page.sections, source=SOURCE, locale=locale, where=name)
+    return flat
+
+
+def leaf_day(event: WatchEvent) -> int:
+    """Days since 1970-01-01 of the event's UTC instant (the identity's day)."""
+    return (event.watched_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(days=1)

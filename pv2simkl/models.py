@@ -1,0 +1,111 @@
+"""Plain data shapes shared by every part of pv2simkl.
+
+Every importer yields :class:`WatchEvent`; nothing after the store knows where an
+event came from. :class:`Work` is what Simkl knows: a movie or a show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Kind = Literal["movie", "episode"]
+Precision = Literal["exact", "hour", "day"]
+SOURCES = ("page", "api", "export-a", "export-b", "export-c", "csv")
+
+
+def iso_utc(value: datetime) -> str:
+    """``2024-04-23T19:12:38.433Z``: the one text form of a UTC instant in pv2simkl."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso_utc(text: str) -> datetime:
+    """Inverse of :func:`iso_utc` (also accepts any ISO 8601 string with an offset or ``Z``)."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+@dataclass(slots=True)
+class WatchEvent:
+    """One watch of one movie or one episode, normalised.
+
+    ``title`` is the movie, or the show without its season suffix, with HTML
+    entities decoded and version tags such as ``[dt./OV]`` removed.
+    ``raw_title`` keeps the text as the source gave it (for diagnosis).
+    ``precision`` says how exact ``watched_at`` is: ``exact`` (the source had the
+    instant), ``hour`` (an hour-rounded export row) or ``day`` (a localized date
+    header only; ``watched_at`` is then 12:00 UTC of that calendar date).
+    """
+
+    kind: Kind
+    title: str
+    watched_at: datetime
+    source: str
+    season: int | None = None
+    episode: int | None = None
+    episode_title: str | None = None
+    precision: Precision = "exact"
+    source_ref: str | None = None
+    gti: str | None = None
+    locale: str | None = None
+    year: int | None = None
+    raw_title: str | None = None
+
+    def to_public(self) -> dict[str, Any]:
+        """The stable JSON form (``history --format jsonl`` and the fixtures' expected files)."""
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "season": self.season,
+            "episode": self.episode,
+            "episode_title": self.episode_title,
+            "watched_at": iso_utc(self.watched_at),
+            "precision": self.precision,
+            "source": self.source,
+            "gti": self.gti,
+        }
+
+
+@dataclass(slots=True)
+class Ids:
+    """Metadata ids of one work; any may be unknown."""
+
+    simkl: int | None = None
+    tvdb: int | None = None
+    tmdb: int | None = None
+    imdb: str | None = None
+    mal: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Work:
+    """A movie or a show as Simkl knows it."""
+
+    id: int
+    key: str
+    kind: Literal["movie", "show"]
+    title: str
+    year: int | None = None
+    media_type: Literal["movie", "tv", "anime"] | None = None
+    ids: Ids = field(default_factory=Ids)
+    show_status: str | None = None
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """What one import of one file did."""
+
+    path: str
+    source: str | None = None
+    seen: int = 0
+    added: int = 0
+    updated: int = 0
+    skipped_file: bool = False
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None

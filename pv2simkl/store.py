@@ -1,0 +1,433 @@
+"""The SQLite store: every watch event, the works they belong to, imports and export batches.
+
+One file (WAL mode), schema through named migrations (``sqlite_utils.Migrations``), and
+one transaction per imported file, so a crash leaves either the old state or the new.
+
+Identity of an event: (work, season, episode, UTC day of the watch), whatever the source.
+Sources differ in what they know of an episode (a number from the page's label, only
+the episode title in the data export, only a gti in a collapsed page), so an event
+matches a stored one when any of these agree: its number, its title, its gti. A source
+that knows only the local calendar date (``day`` precision) matches one day either side.
+A match fills in what the stored event lacked; a rewatch on another day is a new event.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.db import Database
+from sqlite_utils.migrations import Migrations
+
+from pv2simkl import titles
+from pv2simkl.errors import StoreError
+from pv2simkl.models import WatchEvent, iso_utc, parse_iso_utc
+
+migrations = Migrations("pv2simkl")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FINER = {"exact": 0, "hour": 1, "day": 2}
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Works, events, imports and export batches."""
+    db["works"].create(
+        {
+            "id": int, "key": str, "kind": str, "title": str, "year": int,
+            "media_type": str, "simkl_id": int, "tvdb_id": int, "tmdb_id": int,
+            "imdb_id": str, "mal_id": int, "show_status": str, "match_score": float,
+            "match_provider": str, "pinned": int, "created_at": str,
+        },  # fmt: skip
+        pk="id",
+        not_null={"key", "kind", "title"},
+    )
+    db["works"].create_index(["key"], unique=True)
+    db["imports"].create(
+        {
+            "id": int, "path": str, "sha256": str, "source": str, "started_at": str,
+            "finished_at": str, "status": str, "events_seen": int, "events_added": int,
+            "events_updated": int, "message": str,
+        },  # fmt: skip
+        pk="id",
+    )
+    db["imports"].create_index(["sha256"])
+    db["export_batches"].create(
+        {
+            "id": int, "created_at": str, "finished_at": str, "status": str,
+            "all_history": int, "export_dir": str, "files": str, "rows": int,
+        },  # fmt: skip
+        pk="id",
+    )
+    db["events"].create(
+        {
+            "id": int, "work_id": int, "kind": str, "season": int, "episode": int,
+            "episode_title": str, "watched_at": str, "day": int, "precision": str,
+            "source": str, "source_ref": str, "gti": str, "locale": str,
+            "import_id": int, "batch_id": int, "added_at": str,
+        },  # fmt: skip
+        pk="id",
+        not_null={"work_id", "kind", "watched_at", "day", "precision", "source"},
+        foreign_keys=[("work_id", "works", "id"), ("import_id", "imports", "id"),
+                      ("batch_id", "export_batches", "id")],
+    )  # fmt: skip
+    db["events"].create_index(["work_id", "day"])
+    db["events"].create_index(["batch_id"])
+
+
+def work_key(kind: str, title: str) -> str:
+    """``movie:der pate`` / ``show:das boot``.
+
+    The year is not part of the key: Amazon rarely gives it, and a key that changed
+    when one source knew the year would split a work in two.
+    """
+    return f"{'movie' if kind == 'movie' else 'show'}:{titles.match_key(title)}"
+
+
+def day_of(value: datetime) -> int:
+    return (value - _EPOCH) // timedelta(days=1)
+
+
+def _event_keys(kind: str, season: Any, episode: Any, episode_title: Any, gti: Any) -> list[tuple]:
+    if kind == "movie":
+        return [("m",)]
+    keys: list[tuple] = []
+    if episode is not None:
+        keys.append(("n", season, episode))
+    if episode_title:
+        keys.append(("t", season, titles.match_key(episode_title)))
+    if gti:
+        keys.append(("g", gti))
+    return keys
+
+
+@dataclass
+class AddResult:
+    seen: int = 0
+    added: int = 0
+    updated: int = 0
+
+
+def _now() -> str:
+    return iso_utc(datetime.now(UTC))
+
+
+class Store:
+    """The one SQLite store. Not thread-safe: one owner thread uses it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30)
+            self.db = Database(conn)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+            self.db.enable_wal()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"The store {path} cannot be opened ({exc}); move it aside or point --db elsewhere."
+            ) from None
+        except OSError as exc:
+            raise StoreError(f"The store {path} cannot be created ({exc.strerror}).") from None
+        self._works: dict[str, int] | None = None
+        self._index: dict[tuple, int] | None = None
+        self._day_index: dict[tuple, int] | None = None
+
+    def _migrate(self) -> None:
+        pending = migrations.pending(self.db)
+        if not pending:
+            return
+        if self.db["works"].exists():
+            backup = self.path.with_name(
+                f"{self.path.name}.before-{pending[0].name}.bak"
+            )
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            shutil.copy2(self.path, backup)
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- identity index -------------------------------------------------------------
+
+    def _load_index(self) -> None:
+        self._works = {r[0]: r[1] for r in self.db.execute("SELECT key, id FROM works").fetchall()}
+        self._index, self._day_index = {}, {}
+        rows = self.db.execute(
+            "SELECT id, work_id, kind, season, episode, episode_title, gti, day, precision"
+            " FROM events"
+        )
+        for eid, wid, kind, season, episode, ep_title, gti, day, precision in rows:
+            self._register(eid, wid, _event_keys(kind, season, episode, ep_title, gti), day,
+                           precision)  # fmt: skip
+
+    def _register(self, eid: int, wid: int, keys: list[tuple], day: int, precision: str) -> None:
+        assert self._index is not None and self._day_index is not None
+        target = self._day_index if precision == "day" else self._index
+        for key in keys:
+            target.setdefault((wid, key, day), eid)
+
+    def _find(self, wid: int, keys: list[tuple], day: int, precision: str) -> int | None:
+        assert self._index is not None and self._day_index is not None
+        near = (day - 1, day, day + 1)
+        for key in keys:
+            for d in near if precision == "day" else (day,):
+                found = self._index.get((wid, key, d))
+                if found is not None:
+                    return found
+            for d in near:
+                found = self._day_index.get((wid, key, d))
+                if found is not None:
+                    return found
+        return None
+
+    def _work_id(self, event: WatchEvent) -> int:
+        assert self._works is not None
+        key = work_key(event.kind, event.title)
+        wid = self._works.get(key)
+        if wid is None:
+            cur = self.db.execute(
+                "INSERT INTO works (key, kind, title, year, created_at) VALUES (?, ?, ?, ?, ?)",
+                [key, "movie" if event.kind == "movie" else "show", event.title, event.year,
+                 _now()],
+            )  # fmt: skip
+            wid = cur.lastrowid
+            self._works[key] = wid
+        elif event.year:
+            self.db.execute(
+                "UPDATE works SET year = ? WHERE id = ? AND year IS NULL", [event.year, wid]
+            )
+        return wid
+
+    # ---- imports ----------------------------------------------------------------------
+
+    def already_imported(self, sha256: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT id, path, finished_at FROM imports WHERE sha256 = ? AND status = 'done'"
+            " ORDER BY id DESC LIMIT 1",
+            [sha256],
+        ).fetchone()
+        return {"id": row[0], "path": row[1], "finished_at": row[2]} if row else None
+
+    def add_import(
+        self, events: Iterable[WatchEvent], *, path: str, sha256: str, source: str | None,
+        message: str | None = None, progress: Any = None,
+    ) -> AddResult:  # fmt: skip
+        """Store one file's events and its import record in one transaction."""
+        if self._index is None:
+            self._load_index()
+        result = AddResult()
+        works_before = dict(self._works or {})
+        index_before = (dict(self._index or {}), dict(self._day_index or {}))
+        try:
+            with self.db.atomic():
+                cur = self.db.execute(
+                    "INSERT INTO imports (path, sha256, source, started_at, status)"
+                    " VALUES (?, ?, ?, ?, 'running')",
+                    [path, sha256, source, _now()],
+                )
+                import_id = cur.lastrowid
+                self._add_events(events, import_id, result, progress)
+                self.db.execute(
+                    "UPDATE imports SET finished_at = ?, status = 'done', events_seen = ?,"
+                    " events_added = ?, events_updated = ?, message = ? WHERE id = ?",
+                    [_now(), result.seen, result.added, result.updated, message, import_id],
+                )
+        except BaseException:
+            self._works = works_before
+            self._index, self._day_index = index_before
+            raise
+        return result
+
+    def _add_events(
+        self, events: Iterable[WatchEvent], import_id: int, result: AddResult, progress: Any
+    ) -> None:
+        added_at = _now()
+        for event in events:
+            result.seen += 1
+            wid = self._work_id(event)
+            day = day_of(event.watched_at)
+            keys = _event_keys(event.kind, event.season, event.episode, event.episode_title,
+                               event.gti)  # fmt: skip
+            existing = self._find(wid, keys, day, event.precision)
+            if existing is None:
+                cur = self.db.execute(
+                    "INSERT INTO events (work_id, kind, season, episode, episode_title,"
+                    " watched_at, day, precision, source, source_ref, gti, locale, import_id,"
+                    " added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [wid, event.kind, event.season, event.episode, event.episode_title,
+                     iso_utc(event.watched_at), day, event.precision, event.source,
+                     event.source_ref, event.gti, event.locale, import_id, added_at],
+                )  # fmt: skip
+                self._register(cur.lastrowid, wid, keys, day, event.precision)
+                result.added += 1
+            elif self._merge(existing, wid, event, keys, day):
+                result.updated += 1
+            if progress is not None:
+                progress(1)
+
+    def _merge(self, eid: int, wid: int, event: WatchEvent, keys: list[tuple], day: int) -> bool:
+        """Fill what the stored event lacks from ``event``; True if anything changed."""
+        row = self.db.execute(
+            "SELECT season, episode, episode_title, gti, precision, batch_id FROM events"
+            " WHERE id = ?",
+            [eid],
+        ).fetchone()
+        season, episode, ep_title, gti, precision, batch_id = row
+        changes: dict[str, Any] = {}
+        if season is None and event.season is not None:
+            changes["season"] = event.season
+        if episode is None and event.episode is not None:
+            changes["episode"] = event.episode
+            if batch_id is not None:
+                changes["batch_id"] = None  # a number learnt after export: export again
+        if not ep_title and event.episode_title:
+            changes["episode_title"] = event.episode_title
+        if not gti and event.gti:
+            changes["gti"] = event.gti
+        if _FINER[event.precision] < _FINER[precision]:
+            changes.update(watched_at=iso_utc(event.watched_at), day=day,
+                           precision=event.precision)  # fmt: skip
+        if not changes:
+            return False
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        self.db.execute(f"UPDATE events SET {sets} WHERE id = ?", [*changes.values(), eid])
+        self._register(eid, wid, keys, changes.get("day", day),
+                       changes.get("precision", precision))  # fmt: skip
+        return True
+
+    def record_failed_import(self, *, path: str, sha256: str | None, message: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO imports (path, sha256, started_at, finished_at, status, message)"
+                " VALUES (?, ?, ?, ?, 'failed', ?)",
+                [path, sha256, _now(), _now(), message],
+            )
+
+    # ---- reading ----------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        q = self.db.execute
+        return {
+            "events": q("SELECT count(*) FROM events").fetchone()[0],
+            "works": q("SELECT count(*) FROM works").fetchone()[0],
+            "unexported": q("SELECT count(*) FROM events WHERE batch_id IS NULL").fetchone()[0],
+        }
+
+    def iter_events(self) -> Iterator[WatchEvent]:
+        """Every stored event, oldest first, in the shape the importers gave."""
+        rows = self.db.execute(
+            "SELECT e.kind, w.title, e.season, e.episode, e.episode_title, e.watched_at,"
+            " e.precision, e.source, e.source_ref, e.gti, e.locale, w.year"
+            " FROM events e JOIN works w ON w.id = e.work_id ORDER BY e.watched_at, e.id"
+        )
+        for kind, title, season, episode, ep_title, at, prec, src, ref, gti, loc, year in rows:
+            yield WatchEvent(
+                kind=kind, title=title, season=season, episode=episode, episode_title=ep_title,
+                watched_at=parse_iso_utc(at), precision=prec, source=src, source_ref=ref,
+                gti=gti, locale=loc, year=year,
+            )  # fmt: skip
+
+    # ---- export batches ---------------------------------------------------------------
+
+    def begin_batch(self, *, export_dir: str, files: list[str], all_history: bool) -> int:
+        """Create a batch and claim every event not yet exported, in one transaction."""
+        with self.db.atomic():
+            cur = self.db.execute(
+                "INSERT INTO export_batches (created_at, status, all_history, export_dir, files)"
+                " VALUES (?, 'writing', ?, ?, ?)",
+                [_now(), int(all_history), export_dir, json.dumps(files)],
+            )
+            batch = cur.lastrowid
+            self.db.execute("UPDATE events SET batch_id = ? WHERE batch_id IS NULL", [batch])
+        return batch
+
+    def set_batch_files(self, batch: int, files: list[str], rows: int) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE export_batches SET files = ?, rows = ? WHERE id = ?",
+                [json.dumps(files), rows, batch],
+            )
+
+    def finish_batch(self, batch: int) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE export_batches SET status = 'done', finished_at = ? WHERE id = ?",
+                [_now(), batch],
+            )
+
+    def rollback_batch(self, batch: int) -> None:
+        with self.db.atomic():
+            self.db.execute("UPDATE events SET batch_id = NULL WHERE batch_id = ?", [batch])
+            self.db.execute(
+                "UPDATE export_batches SET status = 'rolled_back', finished_at = ? WHERE id = ?",
+                [_now(), batch],
+            )
+
+    def unfinished_batches(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, export_dir, files FROM export_batches WHERE status = 'writing'"
+        ).fetchall()
+        return [{"id": r[0], "export_dir": r[1], "files": json.loads(r[2] or "[]")} for r in rows]
+
+    def work_ids_in_batch(self, batch: int) -> list[int]:
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT DISTINCT work_id FROM events WHERE batch_id = ? ORDER BY work_id", [batch]
+            )
+        ]
+
+    def all_work_ids(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM works ORDER BY id")]
+
+    def export_facts(self, work_ids: list[int]) -> Iterator[dict[str, Any]]:
+        """Per work: its row data and its events' (season, episode, watched_at, precision)."""
+        for start in range(0, len(work_ids), 500):
+            chunk = work_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            works = {
+                r[0]: r
+                for r in self.db.execute(
+                    "SELECT id, kind, title, year, media_type, simkl_id, tvdb_id, tmdb_id,"
+                    f" imdb_id, mal_id, show_status FROM works WHERE id IN ({marks})",
+                    chunk,
+                )
+            }
+            events: dict[int, list[tuple]] = {wid: [] for wid in chunk}
+            for row in self.db.execute(
+                "SELECT work_id, season, episode, watched_at, precision FROM events"
+                f" WHERE work_id IN ({marks})",
+                chunk,
+            ):
+                events[row[0]].append(row[1:])
+            for wid in chunk:
+                if wid not in works:
+                    continue
+                (_, kind, title, year, media_type, simkl, tvdb, tmdb, imdb, mal,
+                 status) = works[wid]  # fmt: skip
+                yield {
+                    "id": wid, "kind": kind, "title": title, "year": year,
+                    "media_type": media_type, "simkl": simkl, "tvdb": tvdb, "tmdb": tmdb,
+                    "imdb": imdb, "mal": mal, "show_status": status, "events": events[wid],
+                }  # fmt: skip
+
+
+def open_store(path: Path) -> Store:
+    """Open (and create or migrate) the store at ``path``."""
+    return Store(path)
+
+
+def integrity_ok(path: Path) -> bool:
+    with suppress(sqlite3.DatabaseError):
+        db = sqlite_utils.Database(path)
+        return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    return False
