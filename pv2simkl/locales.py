@@ -74,12 +74,12 @@ def month_names(lang: str | None) -> dict[str, frozenset[int]]:
 @functools.cache
 def _day_names(lang: str | None) -> frozenset[str]:
     loc = babel_locale(lang)
-    if loc is None:
-        return frozenset()
+    locales = [loc] if loc else [Locale.parse(x) for x in KNOWN_LOCALES]
     names = set()
-    for context in ("format", "stand-alone"):
-        for width in ("wide", "abbreviated"):
-            names.update(_fold(n) for n in loc.days[context][width].values())
+    for each in locales:
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                names.update(_fold(n) for n in each.days[context][width].values())
     return frozenset(names)
 
 

@@ -1,0 +1,146 @@
+"""Simkl CSV: header byte for byte, one row per work, deltas, rotation, crash recovery."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pv2simkl import export
+from pv2simkl.config import ExportSettings
+from pv2simkl.errors import ExportError
+from pv2simkl.models import WatchEvent
+from pv2simkl.store import Store
+
+HEADER = b"simkl_id,TVDB_ID,TMDB,IMDB_ID,MAL_ID,Type,Title,Year,LastEpWatched,Watchlist,WatchedDate,Rating,Memo\r\n"
+
+
+def ev(title: str, day: int, season: int | None = None, episode: int | None = None,
+       month: int = 4, precision: str = "exact", year: int | None = None) -> WatchEvent:  # fmt: skip
+    return WatchEvent(
+        kind="movie" if season is None and episode is None else "episode", title=title,
+        season=season, episode=episode, episode_title=None if episode is None else f"E{episode}",
+        watched_at=datetime(2024, month, day, 21, tzinfo=UTC), source="page",
+        precision=precision, year=year,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "s.sqlite3")
+    yield s
+    s.close()
+
+
+def settings(**kw) -> ExportSettings:
+    base = {"timezone": "UTC"}
+    base.update(kw)
+    return ExportSettings(**base)
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_header_bytes_and_rows_column_by_column(store: Store, tmp_path: Path) -> None:
+    store.add_import(
+        [ev("Crouching Tiger, Hidden Dragon", 3, year=2000), ev("Show", 1, 1, 2),
+         ev("Show", 5, 2, 1), ev("Show", 9, 1, 9), ev('Say "Hi"', 2)],
+        path="f", sha256="a", source="t",
+    )  # fmt: skip
+    result = export.export(store, tmp_path / "out", settings())
+    (path,) = result.files
+    data = path.read_bytes()
+    assert data.startswith(HEADER)
+    assert b'"Crouching Tiger, Hidden Dragon"' in data
+    assert b'"Say ""Hi"""' in data
+    rows = {r["Title"]: r for r in read(path)}
+    assert len(rows) == 3
+    tiger = rows["Crouching Tiger, Hidden Dragon"]
+    assert list(tiger.values()) == ["", "", "", "", "", "movie", "Crouching Tiger, Hidden Dragon",
+                                    "2000", "", "completed", "4/3/2024", "", ""]  # fmt: skip
+    show = rows["Show"]
+    assert (show["Type"], show["LastEpWatched"], show["Watchlist"], show["WatchedDate"]) == (
+        "tv", "s2e1", "watching", "4/5/2024",
+    )
+    assert all(len(r) == 13 for r in csv.reader(path.open(encoding="utf-8")))
+
+
+def test_delta_holds_only_new_works_then_nothing(store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    store.add_import([ev("A", 1), ev("S", 1, 1, 1)], path="f", sha256="a", source="t")
+    assert export.export(store, out, settings()).rows == 2
+    assert export.export(store, out, settings()).files == []
+    store.add_import([ev("S", 2, 1, 2), ev("B", 2)], path="g", sha256="b", source="t")
+    second = export.export(store, out, settings(), now=datetime(2030, 1, 1))
+    rows = read(second.files[0])
+    assert sorted(r["Title"] for r in rows) == ["B", "S"]
+    assert next(r for r in rows if r["Title"] == "S")["LastEpWatched"] == "s1e2"
+    everything = export.export(store, out, settings(), all_history=True, now=datetime(2031, 1, 1))
+    assert everything.rows == 3
+
+
+def test_iso_date_format_and_zone(store: Store, tmp_path: Path) -> None:
+    store.add_import([ev("A", 1)], path="f", sha256="a", source="t")  # 21:00 UTC
+    result = export.export(store, tmp_path / "o", settings(date_format="iso", timezone="Asia/Tokyo"))
+    assert read(result.files[0])[0]["WatchedDate"] == "2024-04-02"
+
+
+def test_day_precision_date_is_never_shifted(store: Store, tmp_path: Path) -> None:
+    e = ev("A", 1, precision="day")
+    e.watched_at = datetime(2024, 4, 1, 12, tzinfo=UTC)
+    store.add_import([e], path="f", sha256="a", source="t")
+    result = export.export(store, tmp_path / "o", settings(timezone="Pacific/Kiritimati"))
+    assert read(result.files[0])[0]["WatchedDate"] == "4/1/2024"
+
+
+def test_rotation_splits_and_prunes(store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    store.add_import([ev(f"M{i}", 1 + i % 28) for i in range(25)], path="f", sha256="a", source="t")
+    result = export.export(store, out, settings(max_rows=10, keep_files=100))
+    assert [len(read(p)) for p in result.files] == [10, 10, 5]
+    titles = [r["Title"] for p in result.files for r in read(p)]
+    assert len(titles) == len(set(titles)) == 25
+    for i in range(3):
+        store.add_import([ev(f"N{i}", 1)], path="f", sha256=f"b{i}", source="t")
+        export.export(store, out, settings(keep_files=2), now=datetime(2030, 1, 1 + i))
+    assert len(list(out.glob("simkl-*.csv"))) == 2
+
+
+def test_crash_after_rename_is_finished_and_before_rename_rolled_back(store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    store.add_import([ev("A", 1)], path="f", sha256="a", source="t")
+    # A crash after claiming and writing the temp file, before the rename:
+    batch = store.begin_batch(export_dir=str(out), files=["simkl-x.csv"], all_history=False)
+    (out / ".simkl-x.csv.tmp").write_text("partial")
+    export.recover(store)
+    assert not list(out.iterdir())
+    assert store.counts()["unexported"] == 1
+    # A crash after the rename, before marking done:
+    batch = store.begin_batch(export_dir=str(out), files=["simkl-y.csv"], all_history=False)
+    (out / "simkl-y.csv").write_bytes(HEADER)
+    export.recover(store)
+    assert store.counts()["unexported"] == 0
+    assert store.unfinished_batches() == []
+    assert batch
+
+
+def test_read_only_folder_is_an_export_error_and_nothing_is_marked(store: Store, tmp_path: Path) -> None:
+    import os
+
+    if os.geteuid() == 0:
+        target = tmp_path / "file-not-dir"
+        target.write_text("x")
+        out = target / "sub"
+    else:
+        out = tmp_path / "ro"
+        out.mkdir()
+        out.chmod(0o500)
+    store.add_import([ev("A", 1)], path="f", sha256="a", source="t")
+    with pytest.raises(ExportError):
+        export.export(store, out, settings())
+    assert store.counts()["unexported"] == 1
