@@ -93,6 +93,7 @@ def _import_one(
     try:
         parsed = parse_file(target.path, locale=locale)
     except ParseError as exc:
+        log.debug("reading %s failed", name, exc_info=True)
         if target.in_folder and exc.exit_code == 5:
             log.info("skipped %s: %s", name, exc.reason)
             return None

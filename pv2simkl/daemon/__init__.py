@@ -1,0 +1,1 @@
+"""The daemon: scheduler, inbox watcher and service files (the daemon issue)."""

@@ -1,0 +1,71 @@
+"""No byte string makes an importer raise anything but pv2simkl's own ParseError."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pv2simkl.errors import ParseError
+from pv2simkl.importers import FORMATS, parse_bytes, parse_zip
+
+PAGE_HEAD = b'<!DOCTYPE html><html lang="en-us"><body><div data-automation-id="activity-history-items">'
+JSON_HEAD = b'{"widgets":[{"widgetType":"watch-history","content":{"content":{"titles":'
+CSV_HEADS = [
+    b"Playback Hour,Operating System,Browser,Delivery Type,City,Country,ISP,State,"
+    b"Content Quality Entitled,Entitlement Type,Video Type,Audio Language,Title\n",
+    b'"Playback Start Datetime (UTC)","Playback End Datetime (UTC)","Title","Seconds Viewed"\n',
+    b"Date Watched,Type,Title,Episode Title,Global Title Identifier\n",
+]
+prefixes = st.sampled_from([b"", PAGE_HEAD, JSON_HEAD, *CSV_HEADS, b"PK\x03\x04"])
+
+
+def _check(data: bytes) -> None:
+    try:
+        parse_bytes(data, "fuzz")
+    except ParseError:
+        pass
+    for module in FORMATS:
+        try:
+            module.parse(data, name="fuzz")
+        except ParseError:
+            pass
+    try:
+        parse_zip(data, "fuzz.zip")
+    except ParseError:
+        pass
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(prefix=prefixes, body=st.binary(max_size=600))
+def test_random_bytes_raise_only_parse_error(prefix: bytes, body: bytes) -> None:
+    _check(prefix + body)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(
+        st.sampled_from(["titles", "children", "time", "title", "text", "gti", "date",
+                         "titleType", "content", "widgets", "widgetType", "nextToken"]),
+        children, max_size=5,
+    ),  # fmt: skip
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(value=json_values)
+def test_valid_json_of_the_wrong_shape_raises_only_parse_error(value: object) -> None:
+    import json
+
+    doc = {"widgets": [{"widgetType": "watch-history", "content": {"content": value}}]}
+    _check(json.dumps(doc).encode())
+    _check(json.dumps({"widgets": [{"widgetType": "watch-history", "content": {"content": {
+        "titles": value}}}]}).encode())  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_empty_input_is_a_parse_error(text: str) -> None:
+    with pytest.raises(ParseError, match="empty"):
+        parse_bytes(text.encode(), "empty.html")

@@ -1,0 +1,121 @@
+"""The command line, run as a user runs it: a real process, real files, a real store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MINI_PAGE = (ROOT / "tests" / "data" / "mini-page.html").read_bytes()
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pv2simkl", *args],
+        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def test_import_export_history_round_trip(tmp_path: Path, data: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_bytes(MINI_PAGE)
+    r = run("--data-dir", str(data), "import", str(page), "--export")
+    assert r.returncode == 0, r.stderr
+    assert "6 events read, 6 new" in r.stdout
+    csvs = list((data / "exports").glob("simkl-*.csv"))
+    assert len(csvs) == 1 and str(csvs[0]) in r.stdout
+    r = run("--data-dir", str(data), "history", "--format", "jsonl")
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(rows) == 6
+    assert {k for row in rows for k in row} >= {
+        "kind", "title", "season", "episode", "episode_title", "watched_at", "source"}
+    boot = [r for r in rows if r["title"] == "Das Boot"]
+    assert sorted((r["season"], r["episode"]) for r in boot) == [(2, 1), (2, 2)]
+    assert all(r["watched_at"].endswith("Z") for r in rows)
+    r = run("--data-dir", str(data), "import", str(page))
+    assert "already imported" in r.stdout and r.returncode == 0
+    r = run("--data-dir", str(data), "export")
+    assert "Nothing new" in r.stdout
+    r = run("--data-dir", str(data), "history", "--format", "csv")
+    assert r.stdout.splitlines()[0].startswith("kind,title,season,episode")
+    r = run("--data-dir", str(data), "history")
+    assert "Das Boot" in r.stdout
+
+
+def test_env_vars_isolate_a_run(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_bytes(MINI_PAGE)
+    db = tmp_path / "elsewhere.sqlite3"
+    r = run("import", str(page), env={"PV2SIMKL_DB": str(db),
+                                      "PV2SIMKL_DATA_DIR": str(tmp_path / "d")})  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert db.exists()
+    assert not (tmp_path / "d" / "pv2simkl.sqlite3").exists()
+
+
+BAD = {
+    "random.bin": (os.urandom(2000), 5, "not a Prime Video history file"),
+    "notes.html": (b"<!DOCTYPE html><html><body>hello</body></html>", 5, "HTML page but not"),
+    "truncated.html": (MINI_PAGE[: len(MINI_PAGE) // 2], 4, "truncated"),
+    "broken.json": (b'{"widgets":[{"widgetType":"watch-history","content":{"content":{"titles":[',
+                    4, "broken JSON"),  # fmt: skip
+    "latin1.html": (MINI_PAGE.replace(b"Das Boot", "Das Böot".encode("latin-1")), 4, "not valid utf-8"),
+    "wrong-shape.json": (b'{"widgets":[]}', 5, "JSON but not a Prime Video"),
+    "wrong-widget.json": (b'{"widgets":[{"widgetType":"watch-history","content":[]}]}', 4,
+                          "no content.content"),
+    "empty.csv": (b"", 5, "is empty"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_one_sentence_exit_code_nothing_stored(tmp_path: Path, data: Path, name: str) -> None:
+    content, code, phrase = BAD[name]
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    good = tmp_path / "good.html"
+    good.write_bytes(MINI_PAGE)
+    r = run("--data-dir", str(data), "import", str(bad), str(good))
+    assert r.returncode == code, (r.stdout, r.stderr)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and str(bad) in errors[0]
+    assert phrase.lower() in errors[0].lower()
+    assert "Traceback" not in r.stderr
+    r = run("--data-dir", str(data), "history", "--format", "jsonl")
+    assert len(r.stdout.splitlines()) == 6  # only the good file's events
+
+
+def test_debug_shows_the_traceback(tmp_path: Path, data: Path) -> None:
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"\x00\x01garbage")
+    r = run("--debug", "--data-dir", str(data), "import", str(bad))
+    assert r.returncode != 0
+    assert "Traceback" in r.stderr
+
+
+def test_missing_file_is_reported(tmp_path: Path, data: Path) -> None:
+    r = run("--data-dir", str(data), "import", str(tmp_path / "nope.html"))
+    assert r.returncode == 4 and "does not exist" in r.stderr
+
+
+def test_store_that_is_not_sqlite_exit_code(tmp_path: Path) -> None:
+    db = tmp_path / "x.sqlite3"
+    db.write_bytes(b"garbage" * 1000)
+    r = run("--db", str(db), "history")
+    assert r.returncode == 6 and "cannot be opened" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_config_exit_code(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[export]\nmax_rows = 'many'\n")
+    r = run("--config", str(cfg), "--data-dir", str(tmp_path / "d"), "export")
+    assert r.returncode == 3 and "whole number" in r.stderr
