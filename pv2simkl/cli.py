@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from contextlib import ExitStack
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -68,9 +68,12 @@ def _version(value: bool) -> None:
 def main_options(
     db: Annotated[Path | None, typer.Option(help="SQLite store to use (env PV2SIMKL_DB).")] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Folder for the store, exports and state (env PV2SIMKL_DATA_DIR).")
+        Path | None,
+        typer.Option(help="Folder for the store, exports and state (env PV2SIMKL_DATA_DIR)."),
     ] = None,
-    config: Annotated[Path | None, typer.Option(help="config.toml to read (env PV2SIMKL_CONFIG).")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="config.toml to read (env PV2SIMKL_CONFIG).")
+    ] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
     debug: Annotated[bool, typer.Option(help="Debug logging and tracebacks.")] = False,
@@ -124,11 +127,17 @@ class _Progress:
 
 @app.command("import")
 def import_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Saved pages, API replies, exports (files, folders, ZIPs).")],
-    export: Annotated[bool, typer.Option("--export", help="Write the delta CSV right after.")] = False,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Saved pages, API replies, exports (files, folders, ZIPs).")
+    ],
+    export: Annotated[
+        bool, typer.Option("--export", help="Write the delta CSV right after.")
+    ] = False,
     out: Annotated[Path | None, typer.Option(help="Folder for the CSV (with --export).")] = None,
     force: Annotated[bool, typer.Option(help="Read files again even if already imported.")] = False,
-    locale: Annotated[str | None, typer.Option(help="Language of dates when a file does not say (e.g. de-DE).")] = None,
+    locale: Annotated[
+        str | None, typer.Option(help="Language of dates when a file does not say (e.g. de-DE).")
+    ] = None,
 ) -> None:
     """Import watch history into the store."""
     ctx = None
@@ -180,7 +189,9 @@ def _print_export(result) -> None:
 
 @app.command("export")
 def export_cmd(
-    all_history: Annotated[bool, typer.Option("--all", help="Write the whole history again.")] = False,
+    all_history: Annotated[
+        bool, typer.Option("--all", help="Write the whole history again.")
+    ] = False,
     out: Annotated[Path | None, typer.Option(help="Folder for the CSV files.")] = None,
 ) -> None:
     """Write a Simkl CSV holding only what is new since the last export."""
@@ -197,7 +208,7 @@ def export_cmd(
             ctx.close()
 
 
-class HistoryFormat(str, Enum):
+class HistoryFormat(StrEnum):
     table = "table"
     jsonl = "jsonl"
     csv = "csv"
@@ -205,7 +216,9 @@ class HistoryFormat(str, Enum):
 
 @app.command("history")
 def history_cmd(
-    fmt: Annotated[HistoryFormat, typer.Option("--format", help="Output format.")] = HistoryFormat.table,
+    fmt: Annotated[
+        HistoryFormat, typer.Option("--format", help="Output format.")
+    ] = HistoryFormat.table,
 ) -> None:
     """Print every stored watch event, oldest first."""
     ctx = None
@@ -229,9 +242,14 @@ def history_cmd(
             table = Table("watched (UTC)", "kind", "title", "S", "E", "episode", "source")
             for row in events:
                 table.add_row(
-                    row["watched_at"][:16].replace("T", " "), row["kind"], row["title"],
-                    _s(row["season"]), _s(row["episode"]), row["episode_title"] or "", row["source"],
-                )  # fmt: skip
+                    row["watched_at"][:16].replace("T", " "),
+                    row["kind"],
+                    row["title"],
+                    _s(row["season"]),
+                    _s(row["episode"]),
+                    row["episode_title"] or "",
+                    row["source"],
+                )
             Console().print(table)
     except typer.Exit:
         raise

@@ -28,9 +28,20 @@ from pv2simkl.store import Store
 log = logging.getLogger(__name__)
 
 HEADER = [
-    "simkl_id", "TVDB_ID", "TMDB", "IMDB_ID", "MAL_ID", "Type", "Title", "Year",
-    "LastEpWatched", "Watchlist", "WatchedDate", "Rating", "Memo",
-]  # fmt: skip
+    "simkl_id",
+    "TVDB_ID",
+    "TMDB",
+    "IMDB_ID",
+    "MAL_ID",
+    "Type",
+    "Title",
+    "Year",
+    "LastEpWatched",
+    "Watchlist",
+    "WatchedDate",
+    "Rating",
+    "Memo",
+]
 PREFIX = "simkl-"
 
 
@@ -89,10 +100,20 @@ def row_for(work: dict[str, Any], settings: ExportSettings, zone: tzinfo | None)
             _, _, at, precision = max(events, key=lambda e: e[2])
         status = "completed" if work["show_status"] == "completed" else "watching"
     return [
-        _cell(work["simkl"]), _cell(work["tvdb"]), _cell(work["tmdb"]), _cell(work["imdb"]),
-        _cell(work["mal"]), kind, work["title"], _cell(work["year"]), last_ep, status,
-        format_date(_watched_date(at, precision, zone), settings.date_format), "", "",
-    ]  # fmt: skip
+        _cell(work["simkl"]),
+        _cell(work["tvdb"]),
+        _cell(work["tmdb"]),
+        _cell(work["imdb"]),
+        _cell(work["mal"]),
+        kind,
+        work["title"],
+        _cell(work["year"]),
+        last_ep,
+        status,
+        format_date(_watched_date(at, precision, zone), settings.date_format),
+        "",
+        "",
+    ]
 
 
 def _cell(value: Any) -> str:
@@ -152,16 +173,22 @@ def recover(store: Store) -> list[str]:
             for f in files:
                 f.unlink(missing_ok=True)
             store.rollback_batch(batch["id"])
-            done.append(f"export batch {batch['id']} rolled back; its events will be exported again")
+            done.append(
+                f"export batch {batch['id']} rolled back; its events will be exported again"
+            )
     for line in done:
         log.info(line)
     return done
 
 
 def export(
-    store: Store, export_dir: Path, settings: ExportSettings, *, all_history: bool = False,
+    store: Store,
+    export_dir: Path,
+    settings: ExportSettings,
+    *,
+    all_history: bool = False,
     now: datetime | None = None,
-) -> ExportResult:  # fmt: skip
+) -> ExportResult:
     """Write a delta (or, with ``all_history``, the whole history) as Simkl CSVs."""
     zone = _zone(settings.timezone)
     format_date(date(2000, 1, 1), settings.date_format)  # a bad format fails before any write
@@ -170,7 +197,9 @@ def export(
     try:
         export_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportError(f"The export folder {export_dir} cannot be created ({exc.strerror}).")
+        raise ExportError(
+            f"The export folder {export_dir} cannot be created ({exc.strerror})."
+        ) from None
     if not os.access(export_dir, os.W_OK):
         raise ExportError(
             f"The export folder {export_dir} is not writable; fix its permissions or use --out."
@@ -190,8 +219,10 @@ def export(
     facts = store.export_facts(work_ids)
     try:
         for i, name in enumerate(names):
-            chunk = (row_for(next(facts), settings, zone) for _ in range(
-                min(settings.max_rows, len(work_ids) - i * settings.max_rows)))  # fmt: skip
+            chunk = (
+                row_for(next(facts), settings, zone)
+                for _ in range(min(settings.max_rows, len(work_ids) - i * settings.max_rows))
+            )
             result.rows += _write(export_dir / name, chunk)
             result.files.append(export_dir / name)
         _fsync_dir(export_dir)

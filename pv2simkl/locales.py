@@ -19,9 +19,25 @@ from babel import Locale, UnknownLocaleError
 
 # Locales tried, after the page's own, when a source does not say its language.
 KNOWN_LOCALES = (
-    "en_US", "en_GB", "de_DE", "it_IT", "es_ES", "fr_FR", "pt_BR", "pt_PT", "ja_JP",
-    "nl_NL", "pl_PL", "sv_SE", "da_DK", "nb_NO", "fi_FI", "tr_TR", "ko_KR", "zh_CN",
-)  # fmt: skip
+    "en_US",
+    "en_GB",
+    "de_DE",
+    "it_IT",
+    "es_ES",
+    "fr_FR",
+    "pt_BR",
+    "pt_PT",
+    "ja_JP",
+    "nl_NL",
+    "pl_PL",
+    "sv_SE",
+    "da_DK",
+    "nb_NO",
+    "fi_FI",
+    "tr_TR",
+    "ko_KR",
+    "zh_CN",
+)
 
 # Words that may stand between the parts of a date and carry no meaning.
 _FILLERS = {"de", "del", "of", "the", "le", "la", "el", "den", "der", "am", "em", "do", "da"}
@@ -61,7 +77,9 @@ def month_names(lang: str | None) -> dict[str, frozenset[int]]:
     name that means different months in different languages maps to several numbers
     and is then rejected as ambiguous.
     """
-    locales = [babel_locale(lang)] if babel_locale(lang) else [Locale.parse(x) for x in KNOWN_LOCALES]
+    locales = (
+        [babel_locale(lang)] if babel_locale(lang) else [Locale.parse(x) for x in KNOWN_LOCALES]
+    )
     table: dict[str, set[int]] = {}
     for loc in locales:
         for context in ("format", "stand-alone"):
@@ -85,7 +103,7 @@ def _day_names(lang: str | None) -> frozenset[str]:
 
 @functools.cache
 def _numeric_order(lang: str | None) -> str:
-    """"dmy" or "mdy" from the locale's short date pattern (``M/d/yy`` → mdy)."""
+    """ "dmy" or "mdy" from the locale's short date pattern (``M/d/yy`` → mdy)."""
     loc = babel_locale(lang)
     if loc is None:
         return "dmy"

@@ -62,9 +62,13 @@ ProgressHook = Callable[[str, int | None], Callable[[int], None]]
 
 
 def import_paths(
-    ctx: Context, paths: list[Path], *, force: bool = False, locale: str | None = None,
+    ctx: Context,
+    paths: list[Path],
+    *,
+    force: bool = False,
+    locale: str | None = None,
     progress: ProgressHook | None = None,
-) -> ImportReport:  # fmt: skip
+) -> ImportReport:
     """Import files, folders and ZIPs; each file is one transaction.
 
     A file that fails is reported and stores nothing; the others still import. A file
@@ -78,17 +82,23 @@ def import_paths(
         )
     targets = list(expand([p for p in paths if p.exists()]))
     for target in targets:
-        result = _import_one(ctx, target, force=force, locale=locale, progress=progress,
-                             report=report)  # fmt: skip
+        result = _import_one(
+            ctx, target, force=force, locale=locale, progress=progress, report=report
+        )
         if result is not None:
             report.results.append(result)
     return report
 
 
 def _import_one(
-    ctx: Context, target: Target, *, force: bool, locale: str, progress: ProgressHook | None,
+    ctx: Context,
+    target: Target,
+    *,
+    force: bool,
+    locale: str,
+    progress: ProgressHook | None,
     report: ImportReport,
-) -> ImportResult | None:  # fmt: skip
+) -> ImportResult | None:
     name = str(target.path)
     try:
         parsed = parse_file(target.path, locale=locale)
@@ -110,9 +120,13 @@ def _import_one(
         return result
     tick = progress(name, len(parsed.flat.events)) if progress else None
     added = ctx.store.add_import(
-        parsed.flat.events, path=name, sha256=parsed.sha256, source=parsed.source,
-        message="; ".join(parsed.flat.errors) or None, progress=tick,
-    )  # fmt: skip
+        parsed.flat.events,
+        path=name,
+        sha256=parsed.sha256,
+        source=parsed.source,
+        message="; ".join(parsed.flat.errors) or None,
+        progress=tick,
+    )
     result.seen, result.added, result.updated = added.seen, added.added, added.updated
     for warning in parsed.flat.warnings:
         log.warning("%s", warning)

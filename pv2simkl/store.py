@@ -41,43 +41,84 @@ def m001_initial(db: Database) -> None:
     """Works, events, imports and export batches."""
     db["works"].create(
         {
-            "id": int, "key": str, "kind": str, "title": str, "year": int,
-            "media_type": str, "simkl_id": int, "tvdb_id": int, "tmdb_id": int,
-            "imdb_id": str, "mal_id": int, "show_status": str, "match_score": float,
-            "match_provider": str, "pinned": int, "created_at": str,
-        },  # fmt: skip
+            "id": int,
+            "key": str,
+            "kind": str,
+            "title": str,
+            "year": int,
+            "media_type": str,
+            "simkl_id": int,
+            "tvdb_id": int,
+            "tmdb_id": int,
+            "imdb_id": str,
+            "mal_id": int,
+            "show_status": str,
+            "match_score": float,
+            "match_provider": str,
+            "pinned": int,
+            "created_at": str,
+        },
         pk="id",
         not_null={"key", "kind", "title"},
     )
     db["works"].create_index(["key"], unique=True)
     db["imports"].create(
         {
-            "id": int, "path": str, "sha256": str, "source": str, "started_at": str,
-            "finished_at": str, "status": str, "events_seen": int, "events_added": int,
-            "events_updated": int, "message": str,
-        },  # fmt: skip
+            "id": int,
+            "path": str,
+            "sha256": str,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "events_seen": int,
+            "events_added": int,
+            "events_updated": int,
+            "message": str,
+        },
         pk="id",
     )
     db["imports"].create_index(["sha256"])
     db["export_batches"].create(
         {
-            "id": int, "created_at": str, "finished_at": str, "status": str,
-            "all_history": int, "export_dir": str, "files": str, "rows": int,
-        },  # fmt: skip
+            "id": int,
+            "created_at": str,
+            "finished_at": str,
+            "status": str,
+            "all_history": int,
+            "export_dir": str,
+            "files": str,
+            "rows": int,
+        },
         pk="id",
     )
     db["events"].create(
         {
-            "id": int, "work_id": int, "kind": str, "season": int, "episode": int,
-            "episode_title": str, "watched_at": str, "day": int, "precision": str,
-            "source": str, "source_ref": str, "gti": str, "locale": str,
-            "import_id": int, "batch_id": int, "added_at": str,
-        },  # fmt: skip
+            "id": int,
+            "work_id": int,
+            "kind": str,
+            "season": int,
+            "episode": int,
+            "episode_title": str,
+            "watched_at": str,
+            "day": int,
+            "precision": str,
+            "source": str,
+            "source_ref": str,
+            "gti": str,
+            "locale": str,
+            "import_id": int,
+            "batch_id": int,
+            "added_at": str,
+        },
         pk="id",
         not_null={"work_id", "kind", "watched_at", "day", "precision", "source"},
-        foreign_keys=[("work_id", "works", "id"), ("import_id", "imports", "id"),
-                      ("batch_id", "export_batches", "id")],
-    )  # fmt: skip
+        foreign_keys=[
+            ("work_id", "works", "id"),
+            ("import_id", "imports", "id"),
+            ("batch_id", "export_batches", "id"),
+        ],
+    )
     db["events"].create_index(["work_id", "day"])
     db["events"].create_index(["batch_id"])
 
@@ -146,9 +187,7 @@ class Store:
         if not pending:
             return
         if self.db["works"].exists():
-            backup = self.path.with_name(
-                f"{self.path.name}.before-{pending[0].name}.bak"
-            )
+            backup = self.path.with_name(f"{self.path.name}.before-{pending[0].name}.bak")
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             shutil.copy2(self.path, backup)
         migrations.apply(self.db)
@@ -166,8 +205,9 @@ class Store:
             " FROM events"
         )
         for eid, wid, kind, season, episode, ep_title, gti, day, precision in rows:
-            self._register(eid, wid, _event_keys(kind, season, episode, ep_title, gti), day,
-                           precision)  # fmt: skip
+            self._register(
+                eid, wid, _event_keys(kind, season, episode, ep_title, gti), day, precision
+            )
 
     def _register(self, eid: int, wid: int, keys: list[tuple], day: int, precision: str) -> None:
         assert self._index is not None and self._day_index is not None
@@ -196,9 +236,14 @@ class Store:
         if wid is None:
             cur = self.db.execute(
                 "INSERT INTO works (key, kind, title, year, created_at) VALUES (?, ?, ?, ?, ?)",
-                [key, "movie" if event.kind == "movie" else "show", event.title, event.year,
-                 _now()],
-            )  # fmt: skip
+                [
+                    key,
+                    "movie" if event.kind == "movie" else "show",
+                    event.title,
+                    event.year,
+                    _now(),
+                ],
+            )
             wid = cur.lastrowid
             self._works[key] = wid
         elif event.year:
@@ -218,9 +263,15 @@ class Store:
         return {"id": row[0], "path": row[1], "finished_at": row[2]} if row else None
 
     def add_import(
-        self, events: Iterable[WatchEvent], *, path: str, sha256: str, source: str | None,
-        message: str | None = None, progress: Any = None,
-    ) -> AddResult:  # fmt: skip
+        self,
+        events: Iterable[WatchEvent],
+        *,
+        path: str,
+        sha256: str,
+        source: str | None,
+        message: str | None = None,
+        progress: Any = None,
+    ) -> AddResult:
         """Store one file's events and its import record in one transaction."""
         if self._index is None:
             self._load_index()
@@ -255,18 +306,32 @@ class Store:
             result.seen += 1
             wid = self._work_id(event)
             day = day_of(event.watched_at)
-            keys = _event_keys(event.kind, event.season, event.episode, event.episode_title,
-                               event.gti)  # fmt: skip
+            keys = _event_keys(
+                event.kind, event.season, event.episode, event.episode_title, event.gti
+            )
             existing = self._find(wid, keys, day, event.precision)
             if existing is None:
                 cur = self.db.execute(
                     "INSERT INTO events (work_id, kind, season, episode, episode_title,"
                     " watched_at, day, precision, source, source_ref, gti, locale, import_id,"
                     " added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [wid, event.kind, event.season, event.episode, event.episode_title,
-                     iso_utc(event.watched_at), day, event.precision, event.source,
-                     event.source_ref, event.gti, event.locale, import_id, added_at],
-                )  # fmt: skip
+                    [
+                        wid,
+                        event.kind,
+                        event.season,
+                        event.episode,
+                        event.episode_title,
+                        iso_utc(event.watched_at),
+                        day,
+                        event.precision,
+                        event.source,
+                        event.source_ref,
+                        event.gti,
+                        event.locale,
+                        import_id,
+                        added_at,
+                    ],
+                )
                 self._register(cur.lastrowid, wid, keys, day, event.precision)
                 result.added += 1
             elif self._merge(existing, wid, event, keys, day):
@@ -294,14 +359,12 @@ class Store:
         if not gti and event.gti:
             changes["gti"] = event.gti
         if _FINER[event.precision] < _FINER[precision]:
-            changes.update(watched_at=iso_utc(event.watched_at), day=day,
-                           precision=event.precision)  # fmt: skip
+            changes.update(watched_at=iso_utc(event.watched_at), day=day, precision=event.precision)
         if not changes:
             return False
         sets = ", ".join(f"{k} = ?" for k in changes)
         self.db.execute(f"UPDATE events SET {sets} WHERE id = ?", [*changes.values(), eid])
-        self._register(eid, wid, keys, changes.get("day", day),
-                       changes.get("precision", precision))  # fmt: skip
+        self._register(eid, wid, keys, changes.get("day", day), changes.get("precision", precision))
         return True
 
     def record_failed_import(self, *, path: str, sha256: str | None, message: str) -> None:
@@ -331,10 +394,19 @@ class Store:
         )
         for kind, title, season, episode, ep_title, at, prec, src, ref, gti, loc, year in rows:
             yield WatchEvent(
-                kind=kind, title=title, season=season, episode=episode, episode_title=ep_title,
-                watched_at=parse_iso_utc(at), precision=prec, source=src, source_ref=ref,
-                gti=gti, locale=loc, year=year,
-            )  # fmt: skip
+                kind=kind,
+                title=title,
+                season=season,
+                episode=episode,
+                episode_title=ep_title,
+                watched_at=parse_iso_utc(at),
+                precision=prec,
+                source=src,
+                source_ref=ref,
+                gti=gti,
+                locale=loc,
+                year=year,
+            )
 
     # ---- export batches ---------------------------------------------------------------
 
@@ -412,13 +484,23 @@ class Store:
             for wid in chunk:
                 if wid not in works:
                     continue
-                (_, kind, title, year, media_type, simkl, tvdb, tmdb, imdb, mal,
-                 status) = works[wid]  # fmt: skip
+                (_, kind, title, year, media_type, simkl, tvdb, tmdb, imdb, mal, status) = works[
+                    wid
+                ]
                 yield {
-                    "id": wid, "kind": kind, "title": title, "year": year,
-                    "media_type": media_type, "simkl": simkl, "tvdb": tvdb, "tmdb": tmdb,
-                    "imdb": imdb, "mal": mal, "show_status": status, "events": events[wid],
-                }  # fmt: skip
+                    "id": wid,
+                    "kind": kind,
+                    "title": title,
+                    "year": year,
+                    "media_type": media_type,
+                    "simkl": simkl,
+                    "tvdb": tvdb,
+                    "tmdb": tmdb,
+                    "imdb": imdb,
+                    "mal": mal,
+                    "show_status": status,
+                    "events": events[wid],
+                }
 
 
 def open_store(path: Path) -> Store:

@@ -14,11 +14,17 @@ ROOT = Path(__file__).resolve().parents[1]
 MINI_PAGE = (ROOT / "tests" / "data" / "mini-page.html").read_bytes()
 
 
-def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+def run(
+    *args: str, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pv2simkl", *args],
-        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -38,7 +44,14 @@ def test_import_export_history_round_trip(tmp_path: Path, data: Path) -> None:
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(rows) == 6
     assert {k for row in rows for k in row} >= {
-        "kind", "title", "season", "episode", "episode_title", "watched_at", "source"}
+        "kind",
+        "title",
+        "season",
+        "episode",
+        "episode_title",
+        "watched_at",
+        "source",
+    }
     boot = [r for r in rows if r["title"] == "Das Boot"]
     assert sorted((r["season"], r["episode"]) for r in boot) == [(2, 1), (2, 2)]
     assert all(r["watched_at"].endswith("Z") for r in rows)
@@ -56,8 +69,9 @@ def test_env_vars_isolate_a_run(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     page.write_bytes(MINI_PAGE)
     db = tmp_path / "elsewhere.sqlite3"
-    r = run("import", str(page), env={"PV2SIMKL_DB": str(db),
-                                      "PV2SIMKL_DATA_DIR": str(tmp_path / "d")})  # fmt: skip
+    r = run(
+        "import", str(page), env={"PV2SIMKL_DB": str(db), "PV2SIMKL_DATA_DIR": str(tmp_path / "d")}
+    )
     assert r.returncode == 0, r.stderr
     assert db.exists()
     assert not (tmp_path / "d" / "pv2simkl.sqlite3").exists()
@@ -67,18 +81,30 @@ BAD = {
     "random.bin": (os.urandom(2000), 5, "not a Prime Video history file"),
     "notes.html": (b"<!DOCTYPE html><html><body>hello</body></html>", 5, "HTML page but not"),
     "truncated.html": (MINI_PAGE[: len(MINI_PAGE) // 2], 4, "truncated"),
-    "broken.json": (b'{"widgets":[{"widgetType":"watch-history","content":{"content":{"titles":[',
-                    4, "broken JSON"),  # fmt: skip
-    "latin1.html": (MINI_PAGE.replace(b"Das Boot", "Das Böot".encode("latin-1")), 4, "not valid utf-8"),
+    "broken.json": (
+        b'{"widgets":[{"widgetType":"watch-history","content":{"content":{"titles":[',
+        4,
+        "broken JSON",
+    ),
+    "latin1.html": (
+        MINI_PAGE.replace(b"Das Boot", "Das Böot".encode("latin-1")),
+        4,
+        "not valid utf-8",
+    ),
     "wrong-shape.json": (b'{"widgets":[]}', 5, "JSON but not a Prime Video"),
-    "wrong-widget.json": (b'{"widgets":[{"widgetType":"watch-history","content":[]}]}', 4,
-                          "no content.content"),
+    "wrong-widget.json": (
+        b'{"widgets":[{"widgetType":"watch-history","content":[]}]}',
+        4,
+        "no content.content",
+    ),
     "empty.csv": (b"", 5, "is empty"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
-def test_bad_input_one_sentence_exit_code_nothing_stored(tmp_path: Path, data: Path, name: str) -> None:
+def test_bad_input_one_sentence_exit_code_nothing_stored(
+    tmp_path: Path, data: Path, name: str
+) -> None:
     content, code, phrase = BAD[name]
     bad = tmp_path / name
     bad.write_bytes(content)

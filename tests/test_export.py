@@ -14,17 +14,32 @@ from pv2simkl.errors import ExportError
 from pv2simkl.models import WatchEvent
 from pv2simkl.store import Store
 
-HEADER = b"simkl_id,TVDB_ID,TMDB,IMDB_ID,MAL_ID,Type,Title,Year,LastEpWatched,Watchlist,WatchedDate,Rating,Memo\r\n"
+HEADER = (
+    b"simkl_id,TVDB_ID,TMDB,IMDB_ID,MAL_ID,Type,Title,Year,"
+    b"LastEpWatched,Watchlist,WatchedDate,Rating,Memo\r\n"
+)
 
 
-def ev(title: str, day: int, season: int | None = None, episode: int | None = None,
-       month: int = 4, precision: str = "exact", year: int | None = None) -> WatchEvent:  # fmt: skip
+def ev(
+    title: str,
+    day: int,
+    season: int | None = None,
+    episode: int | None = None,
+    month: int = 4,
+    precision: str = "exact",
+    year: int | None = None,
+) -> WatchEvent:
     return WatchEvent(
-        kind="movie" if season is None and episode is None else "episode", title=title,
-        season=season, episode=episode, episode_title=None if episode is None else f"E{episode}",
-        watched_at=datetime(2024, month, day, 21, tzinfo=UTC), source="page",
-        precision=precision, year=year,
-    )  # fmt: skip
+        kind="movie" if season is None and episode is None else "episode",
+        title=title,
+        season=season,
+        episode=episode,
+        episode_title=None if episode is None else f"E{episode}",
+        watched_at=datetime(2024, month, day, 21, tzinfo=UTC),
+        source="page",
+        precision=precision,
+        year=year,
+    )
 
 
 @pytest.fixture
@@ -47,10 +62,17 @@ def read(path: Path) -> list[dict[str, str]]:
 
 def test_header_bytes_and_rows_column_by_column(store: Store, tmp_path: Path) -> None:
     store.add_import(
-        [ev("Crouching Tiger, Hidden Dragon", 3, year=2000), ev("Show", 1, 1, 2),
-         ev("Show", 5, 2, 1), ev("Show", 9, 1, 9), ev('Say "Hi"', 2)],
-        path="f", sha256="a", source="t",
-    )  # fmt: skip
+        [
+            ev("Crouching Tiger, Hidden Dragon", 3, year=2000),
+            ev("Show", 1, 1, 2),
+            ev("Show", 5, 2, 1),
+            ev("Show", 9, 1, 9),
+            ev('Say "Hi"', 2),
+        ],
+        path="f",
+        sha256="a",
+        source="t",
+    )
     result = export.export(store, tmp_path / "out", settings())
     (path,) = result.files
     data = path.read_bytes()
@@ -60,11 +82,27 @@ def test_header_bytes_and_rows_column_by_column(store: Store, tmp_path: Path) ->
     rows = {r["Title"]: r for r in read(path)}
     assert len(rows) == 3
     tiger = rows["Crouching Tiger, Hidden Dragon"]
-    assert list(tiger.values()) == ["", "", "", "", "", "movie", "Crouching Tiger, Hidden Dragon",
-                                    "2000", "", "completed", "4/3/2024", "", ""]  # fmt: skip
+    assert list(tiger.values()) == [
+        "",
+        "",
+        "",
+        "",
+        "",
+        "movie",
+        "Crouching Tiger, Hidden Dragon",
+        "2000",
+        "",
+        "completed",
+        "4/3/2024",
+        "",
+        "",
+    ]
     show = rows["Show"]
     assert (show["Type"], show["LastEpWatched"], show["Watchlist"], show["WatchedDate"]) == (
-        "tv", "s2e1", "watching", "4/5/2024",
+        "tv",
+        "s2e1",
+        "watching",
+        "4/5/2024",
     )
     assert all(len(r) == 13 for r in csv.reader(path.open(encoding="utf-8")))
 
@@ -85,7 +123,9 @@ def test_delta_holds_only_new_works_then_nothing(store: Store, tmp_path: Path) -
 
 def test_iso_date_format_and_zone(store: Store, tmp_path: Path) -> None:
     store.add_import([ev("A", 1)], path="f", sha256="a", source="t")  # 21:00 UTC
-    result = export.export(store, tmp_path / "o", settings(date_format="iso", timezone="Asia/Tokyo"))
+    result = export.export(
+        store, tmp_path / "o", settings(date_format="iso", timezone="Asia/Tokyo")
+    )
     assert read(result.files[0])[0]["WatchedDate"] == "2024-04-02"
 
 
@@ -110,7 +150,9 @@ def test_rotation_splits_and_prunes(store: Store, tmp_path: Path) -> None:
     assert len(list(out.glob("simkl-*.csv"))) == 2
 
 
-def test_crash_after_rename_is_finished_and_before_rename_rolled_back(store: Store, tmp_path: Path) -> None:
+def test_crash_after_rename_is_finished_and_before_rename_rolled_back(
+    store: Store, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     store.add_import([ev("A", 1)], path="f", sha256="a", source="t")
@@ -129,7 +171,9 @@ def test_crash_after_rename_is_finished_and_before_rename_rolled_back(store: Sto
     assert batch
 
 
-def test_read_only_folder_is_an_export_error_and_nothing_is_marked(store: Store, tmp_path: Path) -> None:
+def test_read_only_folder_is_an_export_error_and_nothing_is_marked(
+    store: Store, tmp_path: Path
+) -> None:
     import os
 
     if os.geteuid() == 0:

@@ -46,9 +46,18 @@ def test_parses_without_a_language(text: str, expected: date) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Dezember", "ust 6, 2025x", "31 February 2024", "Today", "", "April 2024",
-     "23 April May 2024", "12345", "2024/13/40"],
-)  # fmt: skip
+    [
+        "Dezember",
+        "ust 6, 2025x",
+        "31 February 2024",
+        "Today",
+        "",
+        "April 2024",
+        "23 April May 2024",
+        "12345",
+        "2024/13/40",
+    ],
+)
 def test_unreadable_dates_raise_instead_of_guessing(text: str) -> None:
     with pytest.raises(DateParseError):
         parse_date(text, "en-us")
@@ -61,10 +70,34 @@ def test_regression_ust_inside_august_is_not_a_partial_match() -> None:
 
 @given(st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 12, 31)))
 def test_round_trip_german_and_french(day: date) -> None:
-    de = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-          "September", "Oktober", "November", "Dezember"]  # fmt: skip
-    fr = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-          "septembre", "octobre", "novembre", "décembre"]  # fmt: skip
+    de = [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ]
+    fr = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ]
     assert parse_date(f"{day.day}. {de[day.month - 1]} {day.year}", "de-de") == day
     first = "1er" if day.day == 1 else str(day.day)
     assert parse_date(f"{first} {fr[day.month - 1]} {day.year}", "fr-fr") == day

@@ -12,19 +12,39 @@ from pv2simkl.models import WatchEvent
 from pv2simkl.store import Store, integrity_ok, migrations
 
 
-def ep(day: int, hour: int = 20, *, n: int | None = 3, title: str | None = "JENNY",
-       gti: str | None = "g-3", precision: str = "exact", source: str = "page",
-       show: str = "Show", season: int | None = 1) -> WatchEvent:  # fmt: skip
+def ep(
+    day: int,
+    hour: int = 20,
+    *,
+    n: int | None = 3,
+    title: str | None = "JENNY",
+    gti: str | None = "g-3",
+    precision: str = "exact",
+    source: str = "page",
+    show: str = "Show",
+    season: int | None = 1,
+) -> WatchEvent:
     return WatchEvent(
-        kind="episode", title=show, season=season, episode=n, episode_title=title,
-        watched_at=datetime(2024, 4, day, hour, tzinfo=UTC), precision=precision,
-        source=source, gti=gti,
-    )  # fmt: skip
+        kind="episode",
+        title=show,
+        season=season,
+        episode=n,
+        episode_title=title,
+        watched_at=datetime(2024, 4, day, hour, tzinfo=UTC),
+        precision=precision,
+        source=source,
+        gti=gti,
+    )
 
 
 def movie(day: int, title: str = "Hitch", precision: str = "exact") -> WatchEvent:
-    return WatchEvent(kind="movie", title=title, source="page", precision=precision,
-                      watched_at=datetime(2024, 4, day, 20, tzinfo=UTC))  # fmt: skip
+    return WatchEvent(
+        kind="movie",
+        title=title,
+        source="page",
+        precision=precision,
+        watched_at=datetime(2024, 4, day, 20, tzinfo=UTC),
+    )
 
 
 @pytest.fixture
@@ -54,7 +74,9 @@ def test_same_day_twice_is_one_watch(store: Store) -> None:
     assert add(store, [ep(1, 9), ep(1, 22), movie(1), movie(1)]) == (2, 0)
 
 
-def test_export_row_matches_page_event_by_episode_title_and_fills_nothing_twice(store: Store) -> None:
+def test_export_row_matches_page_event_by_episode_title_and_fills_nothing_twice(
+    store: Store,
+) -> None:
     add(store, [ep(1, 20)])
     exported = ep(1, 19, n=None, gti=None, source="export-c")
     assert add(store, [exported], "y") == (0, 0)

@@ -25,9 +25,22 @@ SNIFF_BYTES = 64 * 1024
 
 # Files a browser's "Save page as… complete" or an export folder puts beside the history.
 _ASSET_SUFFIXES = {
-    ".js", ".css", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".woff", ".woff2",
-    ".ico", ".ttf", ".map", ".txt", ".pdf",
-}  # fmt: skip
+    ".js",
+    ".css",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".svg",
+    ".webp",
+    ".woff",
+    ".woff2",
+    ".ico",
+    ".ttf",
+    ".map",
+    ".txt",
+    ".pdf",
+}
 
 
 @dataclass
@@ -49,7 +62,9 @@ def _format_of(head: bytes) -> ModuleType | None:
 
 def _unknown(name: str, data: bytes) -> UnknownFormatError:
     if not data.strip():
-        return UnknownFormatError("is empty; give a saved page, an API reply or an export", path=name)
+        return UnknownFormatError(
+            "is empty; give a saved page, an API reply or an export", path=name
+        )
     head = data[:SNIFF_BYTES].lower()
     if b"<html" in head or b"<!doctype" in head:
         hint = "is an HTML page but not a Prime Video watch-history page"

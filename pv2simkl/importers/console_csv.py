@@ -81,15 +81,31 @@ def _row(
         show, season = titles.season_title(raw)
         number, episode_title = titles.parse_episode_label(episode_label)
         return WatchEvent(
-            kind="episode", title=show, season=season, episode=number,
-            episode_title=episode_title, watched_at=when, precision=precision, source=SOURCE,
-            source_ref=gti or f"{name}:{line}", gti=gti, locale=locale, raw_title=raw,
-        )  # fmt: skip
+            kind="episode",
+            title=show,
+            season=season,
+            episode=number,
+            episode_title=episode_title,
+            watched_at=when,
+            precision=precision,
+            source=SOURCE,
+            source_ref=gti or f"{name}:{line}",
+            gti=gti,
+            locale=locale,
+            raw_title=raw,
+        )
     if not raw or titles.is_extra(raw):
         return None
     title, year = titles.clean_movie_title(raw)
     return WatchEvent(
-        kind="movie", title=title, year=year, watched_at=when, precision=precision,
-        source=SOURCE, source_ref=gti or f"{name}:{line}", gti=gti, locale=locale,
+        kind="movie",
+        title=title,
+        year=year,
+        watched_at=when,
+        precision=precision,
+        source=SOURCE,
+        source_ref=gti or f"{name}:{line}",
+        gti=gti,
+        locale=locale,
         raw_title=raw,
-    )  # fmt: skip
+    )

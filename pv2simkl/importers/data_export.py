@@ -13,6 +13,7 @@ import csv
 import io
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
 from pv2simkl.importers.history_json import Flattened
@@ -155,7 +156,7 @@ def _choose_readings(raw_titles: list[str]) -> dict[str, tuple[str, str, int] | 
     whose show also appears in other rows wins (then the leftmost)."""
     readings = {t: titles.export_title_splits(t) for t in set(raw_titles)}
     shows: Counter[str] = Counter()
-    for title, options in readings.items():
+    for options in readings.values():
         for _, show, _ in options:
             shows[titles.match_key(show)] += 1
     chosen: dict[str, tuple[str, str, int] | None] = {}
@@ -172,24 +173,41 @@ def _choose_readings(raw_titles: list[str]) -> dict[str, tuple[str, str, int] | 
 
 
 def _event(
-    raw: str, reading: tuple[str, str, int] | None, when: datetime, precision: str, source: str,
+    raw: str,
+    reading: tuple[str, str, int] | None,
+    when: datetime,
+    precision: str,
+    source: str,
     ref: str,
-) -> WatchEvent | None:  # fmt: skip
+) -> WatchEvent | None:
     if reading is None:
         if titles.is_extra(raw):
             return None
         title, year = titles.clean_movie_title(raw)
         return WatchEvent(
-            kind="movie", title=title, year=year, watched_at=when, precision=precision,
-            source=source, source_ref=ref, raw_title=raw,
-        )  # fmt: skip
+            kind="movie",
+            title=title,
+            year=year,
+            watched_at=when,
+            precision=precision,
+            source=source,
+            source_ref=ref,
+            raw_title=raw,
+        )
     episode_title, show, season = reading
     if titles.is_extra(episode_title) or titles.is_extra(show):
         return None
     return WatchEvent(
-        kind="episode", title=show, season=season, episode_title=episode_title,
-        watched_at=when, precision=precision, source=source, source_ref=ref, raw_title=raw,
-    )  # fmt: skip
+        kind="episode",
+        title=show,
+        season=season,
+        episode_title=episode_title,
+        watched_at=when,
+        precision=precision,
+        source=source,
+        source_ref=ref,
+        raw_title=raw,
+    )
 
 
 def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:

@@ -200,8 +200,7 @@ def _dom_sections(
             when = day_instant(parse_date(date_text, locale))
         except DateParseError as exc:
             result.errors.append(
-                f"{name}, date section {index + 1} ({date_text!r}): {exc}; "
-                "this section was skipped"
+                f"{name}, date section {index + 1} ({date_text!r}): {exc}; this section was skipped"
             )
             continue
         for item in items:
@@ -224,10 +223,18 @@ def _dom_item(item: etree._Element, when, locale: str | None, result: _DomResult
         gti = gtis[0] if gtis else _item_gti(item)
         result.events.append(
             WatchEvent(
-                kind="movie", title=title, year=year, watched_at=when, precision="day",
-                source=SOURCE, source_ref=gti, gti=gti, locale=locale, raw_title=raw,
+                kind="movie",
+                title=title,
+                year=year,
+                watched_at=when,
+                precision="day",
+                source=SOURCE,
+                source_ref=gti,
+                gti=gti,
+                locale=locale,
+                raw_title=raw,
             )
-        )  # fmt: skip
+        )
         return
     show, season = titles.season_title(raw)
     if rows:
@@ -241,21 +248,38 @@ def _dom_item(item: etree._Element, when, locale: str | None, result: _DomResult
             number, episode_title = titles.parse_episode_label(label)
             result.events.append(
                 WatchEvent(
-                    kind="episode", title=show, season=season, episode=number,
-                    episode_title=episode_title, watched_at=when, precision="day",
-                    source=SOURCE, source_ref=gti, gti=gti, locale=locale, raw_title=raw,
+                    kind="episode",
+                    title=show,
+                    season=season,
+                    episode=number,
+                    episode_title=episode_title,
+                    watched_at=when,
+                    precision="day",
+                    source=SOURCE,
+                    source_ref=gti,
+                    gti=gti,
+                    locale=locale,
+                    raw_title=raw,
                 )
-            )  # fmt: skip
+            )
         return
     result.collapsed_seasons += 1
     result.collapsed_episodes += len(gtis)
     for gti in gtis:
         result.events.append(
             WatchEvent(
-                kind="episode", title=show, season=season, watched_at=when, precision="day",
-                source=SOURCE, source_ref=gti, gti=gti, locale=locale, raw_title=raw,
+                kind="episode",
+                title=show,
+                season=season,
+                watched_at=when,
+                precision="day",
+                source=SOURCE,
+                source_ref=gti,
+                gti=gti,
+                locale=locale,
+                raw_title=raw,
             )
-        )  # fmt: skip
+        )
 
 
 def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
@@ -284,7 +308,8 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
     elif not roots:
         raise ParseError(
             "is a Prime Video page but holds no watch history (neither the history JSON "
-            "nor the history list); open Settings > Watch history, scroll to the end and save again",
+            "nor the history list); open Settings > Watch history, scroll to the end "
+            "and save again",
             path=name,
         )
     if roots:

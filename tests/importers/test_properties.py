@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -9,7 +11,9 @@ from hypothesis import strategies as st
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import FORMATS, parse_bytes, parse_zip
 
-PAGE_HEAD = b'<!DOCTYPE html><html lang="en-us"><body><div data-automation-id="activity-history-items">'
+PAGE_HEAD = (
+    b'<!DOCTYPE html><html lang="en-us"><body><div data-automation-id="activity-history-items">'
+)
 JSON_HEAD = b'{"widgets":[{"widgetType":"watch-history","content":{"content":{"titles":'
 CSV_HEADS = [
     b"Playback Hour,Operating System,Browser,Delivery Type,City,Country,ISP,State,"
@@ -21,19 +25,13 @@ prefixes = st.sampled_from([b"", PAGE_HEAD, JSON_HEAD, *CSV_HEADS, b"PK\x03\x04"
 
 
 def _check(data: bytes) -> None:
-    try:
+    with suppress(ParseError):
         parse_bytes(data, "fuzz")
-    except ParseError:
-        pass
     for module in FORMATS:
-        try:
+        with suppress(ParseError):
             module.parse(data, name="fuzz")
-        except ParseError:
-            pass
-    try:
+    with suppress(ParseError):
         parse_zip(data, "fuzz.zip")
-    except ParseError:
-        pass
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -44,12 +42,29 @@ def test_random_bytes_raise_only_parse_error(prefix: bytes, body: bytes) -> None
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(
-        st.sampled_from(["titles", "children", "time", "title", "text", "gti", "date",
-                         "titleType", "content", "widgets", "widgetType", "nextToken"]),
-        children, max_size=5,
-    ),  # fmt: skip
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "titles",
+                    "children",
+                    "time",
+                    "title",
+                    "text",
+                    "gti",
+                    "date",
+                    "titleType",
+                    "content",
+                    "widgets",
+                    "widgetType",
+                    "nextToken",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=25,
 )
 
@@ -61,8 +76,15 @@ def test_valid_json_of_the_wrong_shape_raises_only_parse_error(value: object) ->
 
     doc = {"widgets": [{"widgetType": "watch-history", "content": {"content": value}}]}
     _check(json.dumps(doc).encode())
-    _check(json.dumps({"widgets": [{"widgetType": "watch-history", "content": {"content": {
-        "titles": value}}}]}).encode())  # fmt: skip
+    _check(
+        json.dumps(
+            {
+                "widgets": [
+                    {"widgetType": "watch-history", "content": {"content": {"titles": value}}}
+                ]
+            }
+        ).encode()
+    )
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n"])
