@@ -14,7 +14,7 @@ from pathlib import Path
 from pv2simkl import export as exporter
 from pv2simkl.config import Paths, Settings, load_settings
 from pv2simkl.errors import ParseError, Pv2SimklError
-from pv2simkl.importers import Target, expand, parse_file
+from pv2simkl.importers import Target, expand, parse_data, read_file
 from pv2simkl.models import ImportResult, WatchEvent
 from pv2simkl.store import Store, open_store
 
@@ -101,7 +101,14 @@ def _import_one(
 ) -> ImportResult | None:
     name = str(target.path)
     try:
-        parsed = parse_file(target.path, locale=locale)
+        data, sha256 = read_file(target.path)
+        previous = ctx.store.already_imported(sha256)
+        if previous and not force:
+            log.info("%s has the same content as %s, imported before; skipped", name,
+                     previous["path"])  # fmt: skip
+            return ImportResult(path=name, skipped_file=True)
+        parsed = parse_data(data, name, locale=locale)
+        del data
     except ParseError as exc:
         log.debug("reading %s failed", name, exc_info=True)
         if target.in_folder and exc.exit_code == 5:
@@ -112,12 +119,6 @@ def _import_one(
     result = ImportResult(path=name, source=parsed.source, warnings=list(parsed.flat.warnings))
     for message in parsed.flat.errors:
         report.failures.append((name, ParseError(message)))
-    previous = ctx.store.already_imported(parsed.sha256)
-    if previous and not force:
-        result.skipped_file = True
-        result.seen = len(parsed.flat.events)
-        log.info("%s was already imported (same content as %s); skipped", name, previous["path"])
-        return result
     tick = progress(name, len(parsed.flat.events)) if progress else None
     added = ctx.store.add_import(
         parsed.flat.events,

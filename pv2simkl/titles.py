@@ -9,6 +9,7 @@ work, the same for every source.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -52,6 +53,7 @@ _EXTRA = re.compile(
     r"|\bbonusmaterial|\bcontenuti\s+extra|\bbande-annonce|\btráiler)\s*\d*\s*$",
     re.IGNORECASE,
 )
+_NON_WORD = re.compile(r"[\W_]+")
 _ARTICLES = re.compile(r"^(?:the|a|an)\s+")
 
 
@@ -121,6 +123,7 @@ def clean_movie_title(text: str) -> tuple[str, int | None]:
     return title, year
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def match_key(title: str) -> str:
     """The normalised form two titles are compared by.
 
@@ -131,8 +134,7 @@ def match_key(title: str) -> str:
     text = split_year(strip_tags(title))[0]
     text = unicodedata.normalize("NFKC", text).casefold()
     text = text.replace("&", " and ").replace("'", "").replace("’", "")
-    text = "".join(ch if ch.isalnum() else " " for ch in text)
-    text = " ".join(text.split())
+    text = " ".join(_NON_WORD.sub(" ", text).split())
     return _ARTICLES.sub("", text) or text
 
 

@@ -128,17 +128,26 @@ def parse_zip(data: bytes, name: str, locale: str | None = None) -> Parsed:
     return Parsed(name, hashlib.sha256(data).hexdigest(), _source_of(out, "zip"), out)
 
 
-def parse_file(path: Path, locale: str | None = None) -> Parsed:
-    """Read and parse one file (a ZIP included)."""
-    name = str(path)
+def read_file(path: Path) -> tuple[bytes, str]:
+    """A file's bytes and their SHA-256 (the identity of an imported file)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ParseError(f"cannot be read ({exc.strerror})", path=name) from None
+        raise ParseError(f"cannot be read ({exc.strerror})", path=str(path)) from None
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def parse_data(data: bytes, name: str, locale: str | None = None) -> Parsed:
+    """Parse one file's bytes (a ZIP included)."""
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         return parse_zip(data, name, locale)
     fmt, flat = parse_bytes(data, name, locale)
     return Parsed(name, hashlib.sha256(data).hexdigest(), _source_of(flat, fmt), flat)
+
+
+def parse_file(path: Path, locale: str | None = None) -> Parsed:
+    """Read and parse one file (a ZIP included)."""
+    return parse_data(read_file(path)[0], str(path), locale)
 
 
 @dataclass

@@ -120,7 +120,9 @@ def _seconds(value: str | None) -> float | None:
 
 
 def _rows(text: str, name: str, layout: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # Layout A quotes nothing: a title that begins with a quote is text, not a quoted field.
+    quoting = csv.QUOTE_NONE if layout == "a" else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO(text, newline=""), quoting=quoting)
     try:
         header = [_unquote(c) for c in next(reader)]
     except StopIteration:

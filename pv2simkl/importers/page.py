@@ -6,18 +6,21 @@ The JSON is taken for what it covers and the DOM for the rest, so no section cou
 twice. A season whose episode list was not expanded before saving still yields its
 episodes, from the gtis of its delete form, without numbers.
 
-The DOM is read with lxml and XPath rather than BeautifulSoup: a 20,000-event page is
-about 15 MB, which bs4 needs seconds for and lxml a fraction of one (bench/README.md).
+The page is streamed through lxml's ``iterparse`` and each date section is dropped once
+read, rather than loaded whole into BeautifulSoup: a 20,000-event page is about 19 MB,
+which a full tree holds in hundreds of MB and bs4 needs seconds for (bench/README.md).
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
-import lxml.html
 from lxml import etree
 
 from pv2simkl import titles
@@ -37,24 +40,26 @@ SOURCE = "page"
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 
+# The history root: current wrapper, and the older one [2023].
+ROOT_IDS = ("activity-history-items", "watch-history")
 # Every hook is tried in order; Amazon moves them between data-automation-id and data-testid.
-X_ROOT = (
-    '//div[@data-automation-id="activity-history-items"]',
-    '//div[@data-automation-id="watch-history"]',
-)
-X_SECTIONS = "./ul/li"
-X_DATE = './/*[starts-with(@data-automation-id, "wh-date")]'
-X_ITEMS = "./ul/li"
-X_ITEM_BODY = './/*[@data-testid="activity-history-item"]'
-X_LINKS = './/a[contains(@href, "/detail/")]'
-X_DELETE_IDS = './/form[starts-with(@data-automation-id, "wh-delete-")]//input[@name="titleIds"]'
-X_DELETE_BUTTON = './/form[starts-with(@data-automation-id, "wh-delete-")]//button'
-X_TOGGLE = './/*[starts-with(@data-testid, "wh-episodes-watched-")]'
-X_EPISODE_ROWS = (
+X_DATE = etree.XPath('.//*[starts-with(@data-automation-id, "wh-date")]')
+X_ITEMS = etree.XPath("./ul/li")
+X_ITEM_BODY = etree.XPath('.//*[@data-testid="activity-history-item"]')
+X_LINKS = etree.XPath('.//a[contains(@href, "/detail/")]')
+X_IMG_ALT = etree.XPath(".//img[@alt]")
+X_DELETE_FORM = etree.XPath('.//form[starts-with(@data-automation-id, "wh-delete-")]')
+X_DELETE_IDS = etree.XPath('.//input[@name="titleIds"]')
+X_BUTTON = etree.XPath(".//button")
+X_TOGGLE = etree.XPath('.//*[starts-with(@data-testid, "wh-episodes-watched-")]')
+X_EPISODE_ROWS = etree.XPath(
     './/*[starts-with(@data-testid, "wh-episode-")'
     ' or (starts-with(@data-automation-id, "wh-episode")'
     ' and not(starts-with(@data-automation-id, "wh-episodes")))]'
 )
+X_PARAGRAPH = etree.XPath(".//p")
+
+Signature = tuple[str, tuple[str, ...]]
 
 
 def sniff(head: bytes) -> bool:
@@ -64,85 +69,44 @@ def sniff(head: bytes) -> bool:
     return is_html and (b"watch-history" in head or b"activity-history-items" in head)
 
 
-def _decode(data: bytes, name: str) -> str:
+def _encoding(data: bytes, name: str) -> tuple[bytes, str]:
+    """The page's declared encoding, after checking every byte decodes with it."""
     if data.startswith(b"\xef\xbb\xbf"):
         data, encoding = data[3:], "utf-8"
     else:
         m = _CHARSET.search(data[:4096])
         encoding = m.group(1).decode("ascii").lower() if m else "utf-8"
     try:
-        return data.decode(encoding)
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     except LookupError:
         raise ParseError(
             f"declares the unknown character set {encoding!r}; save the page again as UTF-8",
             path=name,
         ) from None
-    except UnicodeDecodeError as exc:
-        raise ParseError(
-            f"is not valid {encoding} text (bad byte at offset {exc.start}); "
-            "save the page again from the browser (as UTF-8)",
-            path=name,
-        ) from None
-
-
-@dataclass
-class _Inline:
-    page: Flattened
-    signatures: Counter[tuple[str, tuple[str, ...]]]
-
-
-def _inline_history(doc: lxml.html.HtmlElement, name: str, locale: str | None) -> _Inline | None:
-    """The page's history template, or None when the page has none.
-
-    Every template is parsed in its own error handler: the page holds decoys that are
-    valid JSON without the widget and templates that are not JSON at all.
-    """
-    broken = None
-    for script in doc.iter("script"):
-        if (script.get("type") or "").lower() != "text/template":
-            continue
-        text = script.text or ""
+    step = 1 << 20
+    for start in range(0, len(data), step):  # in chunks: never a second full copy
         try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            if "watch-history" in text:
-                broken = exc
-            continue
-        widget = find_history_widget(obj)
-        if widget is None:
-            continue
-        page = read_widget(widget, f"{name}, inline history")
-        flat = events_from_sections(
-            page.sections, source=SOURCE, locale=locale, where=f"{name}, inline history"
-        )
-        signatures: Counter[tuple[str, tuple[str, ...]]] = Counter()
-        for section in page.sections:
-            if isinstance(section, dict):
-                items = section.get("titles") if isinstance(section.get("titles"), list) else []
-                gtis = tuple(str(i.get("gti")) for i in items if isinstance(i, dict))
-                signatures[(titles.decode(str(section.get("date") or "")), gtis)] += 1
-        return _Inline(flat, signatures)
-    if broken is not None:
-        raise ParseError(
-            f"has a history template that is broken JSON ({broken.msg}); "
-            "the page looks truncated: save it again",
-            path=name,
-        )
-    return None
+            decoder.decode(data[start : start + step], final=start + step >= len(data))
+        except UnicodeDecodeError as exc:
+            raise ParseError(
+                f"is not valid {encoding} text (bad byte at offset {start + exc.start}); "
+                "save the page again from the browser (as UTF-8)",
+                path=name,
+            ) from None
+    return data, encoding
 
 
 def _text(el: etree._Element) -> str:
-    return titles.decode(el.text_content())
+    return titles.decode("".join(el.itertext()))
 
 
 def _date_text(section: etree._Element) -> str:
-    nodes = section.xpath(X_DATE)
+    nodes = X_DATE(section)
     if not nodes:
         return ""
-    node = nodes[0]
-    text = _text(node)
+    text = _text(nodes[0])
     if not text:
-        attr = node.get("data-automation-id") or ""
+        attr = nodes[0].get("data-automation-id") or ""
         text = titles.decode(attr[len("wh-date") :].lstrip("-"))
     return text
 
@@ -151,21 +115,20 @@ def _item_gti(item: etree._Element) -> str | None:
     auto = item.get("data-automation-id") or ""
     if auto.startswith("wh-item-"):
         return auto[len("wh-item-") :]
-    forms = item.xpath('.//form[starts-with(@data-automation-id, "wh-delete-")]')
+    forms = X_DELETE_FORM(item)
     if forms:
         return forms[0].get("data-automation-id")[len("wh-delete-") :]
     return None
 
 
 def _item_title(item: etree._Element) -> str:
-    body = item.xpath(X_ITEM_BODY)
+    body = X_ITEM_BODY(item)
     scope = body[0] if body else item
-    links = scope.xpath(X_LINKS)
-    for link in links:
+    for link in X_LINKS(scope):
         text = _text(link)
         if text:
             return text
-    for img in scope.xpath(".//img[@alt]"):
+    for img in X_IMG_ALT(scope):
         alt = titles.decode(img.get("alt"))
         if alt:
             return alt
@@ -173,163 +136,193 @@ def _item_title(item: etree._Element) -> str:
 
 
 @dataclass
-class _DomResult:
-    events: list[WatchEvent]
-    collapsed_seasons: int
-    collapsed_episodes: int
-    errors: list[str]
+class _Reader:
+    """What streaming the page has found so far."""
 
+    name: str
+    locale: str | None
+    inline: Flattened | None = None
+    covered: Counter[Signature] = field(default_factory=Counter)
+    broken_template: json.JSONDecodeError | None = None
+    sections: list[tuple[Signature, list[WatchEvent], str | None]] = field(default_factory=list)
+    roots: int = 0
+    sentinel: bool = False
+    collapsed_seasons: int = 0
+    collapsed_episodes: int = 0
 
-def _dom_sections(
-    root: etree._Element,
-    name: str,
-    locale: str | None,
-    covered: Counter[tuple[str, tuple[str, ...]]],
-) -> _DomResult:
-    result = _DomResult([], 0, 0, [])
-    for index, section in enumerate(root.xpath(X_SECTIONS)):
-        date_text = _date_text(section)
-        items = section.xpath(X_ITEMS)
-        signature = (date_text, tuple(str(_item_gti(i)) for i in items))
-        if covered[signature] > 0:
-            covered[signature] -= 1
-            continue
-        if not items:
-            continue
-        try:
-            when = day_instant(parse_date(date_text, locale))
-        except DateParseError as exc:
-            result.errors.append(
-                f"{name}, date section {index + 1} ({date_text!r}): {exc}; this section was skipped"
-            )
-            continue
-        for item in items:
-            _dom_item(item, when, locale, result)
-    return result
-
-
-def _dom_item(item: etree._Element, when, locale: str | None, result: _DomResult) -> None:
-    raw = _item_title(item)
-    ids_input = item.xpath(X_DELETE_IDS)
-    gtis = [g for g in (ids_input[0].get("value") or "").split("_") if g] if ids_input else []
-    buttons = item.xpath(X_DELETE_BUTTON)
-    button = _text(buttons[0]).lower() if buttons else ""
-    rows = item.xpath(X_EPISODE_ROWS)
-    is_series = bool(item.xpath(X_TOGGLE)) or bool(rows) or "episod" in button
-    if not is_series:
-        if not raw or titles.is_extra(raw):
+    def template(self, text: str) -> None:
+        """One ``text/template``: each parsed in its own error handler (decoys abound)."""
+        if self.inline is not None:
             return
-        title, year = titles.clean_movie_title(raw)
-        gti = gtis[0] if gtis else _item_gti(item)
-        result.events.append(
-            WatchEvent(
-                kind="movie",
-                title=title,
-                year=year,
-                watched_at=when,
-                precision="day",
-                source=SOURCE,
-                source_ref=gti,
-                gti=gti,
-                locale=locale,
-                raw_title=raw,
-            )
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if "watch-history" in text:
+                self.broken_template = exc
+            return
+        widget = find_history_widget(obj)
+        if widget is None:
+            return
+        where = f"{self.name}, inline history"
+        page = read_widget(widget, where)
+        self.inline = events_from_sections(
+            page.sections, source=SOURCE, locale=self.locale, where=where
         )
-        return
-    show, season = titles.season_title(raw)
-    if rows:
-        for row in rows:
-            attr = row.get("data-testid") or row.get("data-automation-id") or ""
-            gti = attr.split("wh-episode-", 1)[1] if "wh-episode-" in attr else None
-            paragraphs = row.xpath(".//p")
-            label = _text(paragraphs[0]) if paragraphs else _text(row)
-            if titles.is_extra(label):
-                continue
-            number, episode_title = titles.parse_episode_label(label)
-            result.events.append(
+        for section in page.sections:
+            if isinstance(section, dict) and isinstance(section.get("titles"), list):
+                gtis = tuple(str(i.get("gti")) for i in section["titles"] if isinstance(i, dict))
+                self.covered[(titles.decode(str(section.get("date") or "")), gtis)] += 1
+
+    def section(self, section: etree._Element, index: int) -> None:
+        date_text = _date_text(section)
+        items = X_ITEMS(section)
+        signature = (date_text, tuple(str(_item_gti(i)) for i in items))
+        if not items:
+            return
+        try:
+            when = day_instant(parse_date(date_text, self.locale))
+        except DateParseError as exc:
+            error = f"{self.name}, date section {index} ({date_text!r}): {exc}; skipped"
+            self.sections.append((signature, [], error))
+            return
+        events: list[WatchEvent] = []
+        for item in items:
+            self._item(item, when, events)
+        self.sections.append((signature, events, None))
+
+    def _item(self, item: etree._Element, when: datetime, events: list[WatchEvent]) -> None:
+        raw = _item_title(item)
+        forms = X_DELETE_FORM(item)
+        ids = X_DELETE_IDS(forms[0]) if forms else []
+        gtis = [g for g in (ids[0].get("value") or "").split("_") if g] if ids else []
+        buttons = X_BUTTON(forms[0]) if forms else []
+        button = _text(buttons[0]).lower() if buttons else ""
+        rows = X_EPISODE_ROWS(item)
+        common = {"watched_at": when, "precision": "day", "source": SOURCE,
+                  "locale": self.locale, "raw_title": raw}  # fmt: skip
+        if not (X_TOGGLE(item) or rows or "episod" in button):
+            if not raw or titles.is_extra(raw):
+                return
+            title, year = titles.clean_movie_title(raw)
+            gti = gtis[0] if gtis else _item_gti(item)
+            events.append(
+                WatchEvent(kind="movie", title=title, year=year, source_ref=gti, gti=gti, **common)
+            )
+            return
+        show, season = titles.season_title(raw)
+        if rows:
+            for row in rows:
+                attr = row.get("data-testid") or row.get("data-automation-id") or ""
+                gti = attr.split("wh-episode-", 1)[1] if "wh-episode-" in attr else None
+                paragraphs = X_PARAGRAPH(row)
+                label = _text(paragraphs[0]) if paragraphs else _text(row)
+                if titles.is_extra(label):
+                    continue
+                number, episode_title = titles.parse_episode_label(label)
+                events.append(
+                    WatchEvent(
+                        kind="episode", title=show, season=season, episode=number,
+                        episode_title=episode_title, source_ref=gti, gti=gti, **common,
+                    )
+                )  # fmt: skip
+            return
+        self.collapsed_seasons += 1
+        self.collapsed_episodes += len(gtis)
+        for gti in gtis:
+            events.append(
                 WatchEvent(
-                    kind="episode",
-                    title=show,
-                    season=season,
-                    episode=number,
-                    episode_title=episode_title,
-                    watched_at=when,
-                    precision="day",
-                    source=SOURCE,
-                    source_ref=gti,
-                    gti=gti,
-                    locale=locale,
-                    raw_title=raw,
+                    kind="episode", title=show, season=season, source_ref=gti, gti=gti, **common
                 )
             )
-        return
-    result.collapsed_seasons += 1
-    result.collapsed_episodes += len(gtis)
-    for gti in gtis:
-        result.events.append(
-            WatchEvent(
-                kind="episode",
-                title=show,
-                season=season,
-                watched_at=when,
-                precision="day",
-                source=SOURCE,
-                source_ref=gti,
-                gti=gti,
-                locale=locale,
-                raw_title=raw,
-            )
-        )
+
+
+def _is_section(li: etree._Element) -> bool:
+    ul = li.getparent()
+    root = ul.getparent() if ul is not None and ul.tag == "ul" else None
+    return root is not None and root.get("data-automation-id") in ROOT_IDS
 
 
 def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
     """All watch events of a saved page; a ParseError if the page cannot be read at all."""
-    text = _decode(data, name)
-    tail = text[-2048:].rstrip().lower()
-    if not tail.endswith("</html>"):
+    if not data[-2048:].rstrip().lower().endswith(b"</html>"):
         raise ParseError(
             "ends before </html>: the page looks truncated; save it again after it has loaded",
             path=name,
         )
+    body, encoding = _encoding(data, name)
+    reader = _Reader(name=name, locale=locale)
+    index = 0
     try:
-        doc = lxml.html.document_fromstring(text)
-    except (etree.ParserError, ValueError) as exc:
+        events = etree.iterparse(
+            io.BytesIO(body), events=("start", "end"), html=True, encoding=encoding,
+            huge_tree=True, remove_comments=True, tag=("html", "div", "script", "li", "noscript"),
+        )  # fmt: skip
+        for event, el in events:
+            tag = el.tag
+            if event == "start":
+                if tag == "html" and el.get("lang"):
+                    reader.locale = el.get("lang").strip() or locale
+                elif tag == "div" and el.get("data-automation-id") in ROOT_IDS:
+                    reader.roots += 1
+                continue
+            if tag == "script":
+                if (el.get("type") or "").lower() == "text/template":
+                    reader.template(el.text or "")
+                el.clear()
+            elif tag == "li" and _is_section(el):
+                index += 1
+                reader.section(el, index)
+                el.clear()
+                parent = el.getparent()
+                if parent is not None:
+                    parent.remove(el)
+            elif tag == "noscript":
+                grand = el.getparent().getparent() if el.getparent() is not None else None
+                if grand is not None and grand.get("data-automation-id") in ROOT_IDS:
+                    reader.sentinel = True
+    except etree.LxmlError as exc:
         raise ParseError(f"cannot be read as HTML ({exc})", path=name) from None
-    lang = (doc.get("lang") or "").strip() or locale
-    inline = _inline_history(doc, name, lang)
-    roots = next((found for xp in X_ROOT if (found := doc.xpath(xp))), [])
-    out = Flattened()
-    covered: Counter[tuple[str, tuple[str, ...]]] = Counter()
-    if inline is not None:
-        out.events.extend(inline.page.events)
-        out.warnings.extend(inline.page.warnings)
-        out.errors.extend(inline.page.errors)
-        covered = inline.signatures
-    elif not roots:
+    return _result(reader)
+
+
+def _result(reader: _Reader) -> Flattened:
+    name = reader.name
+    if reader.inline is None and reader.broken_template is not None:
+        raise ParseError(
+            f"has a history template that is broken JSON ({reader.broken_template.msg}); "
+            "the page looks truncated: save it again",
+            path=name,
+        )
+    if reader.inline is None and not reader.roots:
         raise ParseError(
             "is a Prime Video page but holds no watch history (neither the history JSON "
             "nor the history list); open Settings > Watch history, scroll to the end "
             "and save again",
             path=name,
         )
-    if roots:
-        root = roots[0]
-        inner = root.xpath('.//div[@data-automation-id="activity-history-items"]')
-        if inner and inner[0] is not root:
-            root = inner[0]
-        dom = _dom_sections(root, name, lang, covered)
-        out.events.extend(dom.events)
-        out.errors.extend(dom.errors)
-        if dom.collapsed_seasons:
-            out.warnings.append(
-                f"{name}: {dom.collapsed_seasons} season(s) were saved without their episode "
-                f"list expanded, so their {dom.collapsed_episodes} episode(s) are stored without "
-                "episode numbers. Expand every 'Episodes watched' list before saving the page, "
-                "or use `pv2simkl fetch` to read the history directly."
-            )
-        if root.xpath("./div/noscript"):
-            out.warnings.append(
-                f"{name}: the page was saved before the history finished loading (the "
-                "'more to load' marker is still there); scroll to the very end before saving."
-            )
+    out = Flattened()
+    if reader.inline is not None:
+        out.events.extend(reader.inline.events)
+        out.warnings.extend(reader.inline.warnings)
+        out.errors.extend(reader.inline.errors)
+    covered = reader.covered
+    for signature, events, error in reader.sections:
+        if covered[signature] > 0:  # the inline JSON has this section, with exact times
+            covered[signature] -= 1
+            continue
+        out.events.extend(events)
+        if error:
+            out.errors.append(error)
+    if reader.collapsed_seasons:
+        out.warnings.append(
+            f"{name}: {reader.collapsed_seasons} season(s) were saved without their episode "
+            f"list expanded, so their {reader.collapsed_episodes} episode(s) are stored "
+            "without episode numbers. Expand every 'Episodes watched' list before saving "
+            "the page, or use `pv2simkl fetch` to read the history directly."
+        )
+    if reader.sentinel:
+        out.warnings.append(
+            f"{name}: the page was saved before the history finished loading (the "
+            "'more to load' marker is still there); scroll to the very end before saving."
+        )
     return out
