@@ -114,15 +114,24 @@ class _Progress:
     def __init__(self, stack: ExitStack):
         self.bar = None
         if sys.stderr.isatty() and not State.quiet:
+            from rich.console import Console
             from rich.progress import Progress
 
-            self.bar = stack.enter_context(Progress(transient=True))
+            console = Console(stderr=True)
+            self.bar = stack.enter_context(Progress(console=console, transient=True))
 
-    def __call__(self, name: str, total: int | None):
-        if self.bar is None:
-            return None
-        task = self.bar.add_task(Path(name).name[:40], total=total)
-        return lambda n: self.bar.advance(task, n)
+    def __call__(self, name: str) -> _Progress:
+        if self.bar is not None:
+            self.task = self.bar.add_task(Path(name).name[:40], total=None)
+        return self
+
+    def set_total(self, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, total=total)
+
+    def advance(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task, n)
 
 
 @app.command("import")
@@ -240,6 +249,7 @@ def history_cmd(
             from rich.table import Table
 
             table = Table("watched (UTC)", "kind", "title", "S", "E", "episode", "source")
+            table.caption = "No watch events stored yet: run `pv2simkl import`."
             for row in events:
                 table.add_row(
                     row["watched_at"][:16].replace("T", " "),
@@ -250,6 +260,8 @@ def history_cmd(
                     row["episode_title"] or "",
                     row["source"],
                 )
+            if table.row_count:
+                table.caption = f"{table.row_count} watch events"
             Console().print(table)
     except typer.Exit:
         raise

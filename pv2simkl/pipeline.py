@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from pv2simkl import export as exporter
 from pv2simkl.config import Paths, Settings, load_settings
@@ -58,7 +59,15 @@ class ImportReport:
         return sum(r.added for r in self.results)
 
 
-ProgressHook = Callable[[str, int | None], Callable[[int], None]]
+class FileProgress(Protocol):
+    """Progress of one file: reading it (no total yet), then storing its events."""
+
+    def set_total(self, total: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+
+ProgressHook = Callable[[str], FileProgress]
 
 
 def import_paths(
@@ -100,6 +109,7 @@ def _import_one(
     report: ImportReport,
 ) -> ImportResult | None:
     name = str(target.path)
+    bar = progress(name) if progress else None
     try:
         data, sha256 = read_file(target.path)
         previous = ctx.store.already_imported(sha256)
@@ -119,14 +129,15 @@ def _import_one(
     result = ImportResult(path=name, source=parsed.source, warnings=list(parsed.flat.warnings))
     for message in parsed.flat.errors:
         report.failures.append((name, ParseError(message)))
-    tick = progress(name, len(parsed.flat.events)) if progress else None
+    if bar:
+        bar.set_total(len(parsed.flat.events))
     added = ctx.store.add_import(
         parsed.flat.events,
         path=name,
         sha256=parsed.sha256,
         source=parsed.source,
         message="; ".join(parsed.flat.errors) or None,
-        progress=tick,
+        progress=bar.advance if bar else None,
     )
     result.seen, result.added, result.updated = added.seen, added.added, added.updated
     for warning in parsed.flat.warnings:

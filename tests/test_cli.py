@@ -145,3 +145,39 @@ def test_bad_config_exit_code(tmp_path: Path) -> None:
     cfg.write_text("[export]\nmax_rows = 'many'\n")
     r = run("--config", str(cfg), "--data-dir", str(tmp_path / "d"), "export")
     assert r.returncode == 3 and "whole number" in r.stderr
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    page = ROOT / "fixtures" / "samples" / "de-DE" / "saved-page-expanded.html"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pv2simkl", "--data-dir", str(tmp_path / "a"), "import", str(page)],
+        stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "TERM": "xterm", "COLUMNS": "100"},
+    )  # fmt: skip
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(master)
+    on_terminal = b"".join(chunks).decode(errors="replace")
+    assert "saved-page-expanded" in on_terminal and "━" in on_terminal  # the bar itself
+    piped = run("--data-dir", str(tmp_path / "b"), "import", str(page))
+    assert "\x1b[" not in piped.stderr and "━" not in piped.stderr
+
+
+def test_empty_history_is_not_an_error(tmp_path: Path, data: Path) -> None:
+    page = ROOT / "fixtures" / "samples" / "empty" / "saved-page-expanded.html"
+    r = run("--data-dir", str(data), "import", str(page), "--export")
+    assert r.returncode == 0, r.stderr
+    assert "history is empty" in r.stdout and "Nothing new to export" in r.stdout
+    r = run("--data-dir", str(data), "history")
+    assert "No watch events stored yet" in r.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -91,3 +92,27 @@ def test_valid_json_of_the_wrong_shape_raises_only_parse_error(value: object) ->
 def test_empty_input_is_a_parse_error(text: str) -> None:
     with pytest.raises(ParseError, match="empty"):
         parse_bytes(text.encode(), "empty.html")
+
+
+SAMPLE_FILES = [
+    p
+    for p in sorted(
+        (Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "fr-FR").rglob("*")
+    )
+    if p.is_file() and p.suffix in {".html", ".json", ".csv", ".zip"}
+]
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    index=st.integers(min_value=0, max_value=len(SAMPLE_FILES) - 1),
+    cut=st.floats(min_value=0, max_value=1),
+    flips=st.lists(st.tuples(st.floats(min_value=0, max_value=1), st.integers(0, 255)), max_size=8),
+)
+def test_damaged_real_files_raise_only_parse_error(
+    index: int, cut: float, flips: list[tuple[float, int]]
+) -> None:
+    data = bytearray(SAMPLE_FILES[index].read_bytes())
+    for where, value in flips:
+        data[int(where * (len(data) - 1))] = value
+    _check(bytes(data[: max(1, int(len(data) * cut))]))
