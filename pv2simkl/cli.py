@@ -11,7 +11,8 @@ import csv
 import json
 import logging
 import sys
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -90,9 +91,21 @@ def main_options(
     _setup_logging(verbose, quiet, debug)
 
 
-def _context() -> pipeline.Context:
-    settings = load_settings(config_file=State.config, overrides=State.overrides)
-    return pipeline.Context.create(settings)
+@contextmanager
+def _session() -> Iterator[pipeline.Context]:
+    """The run's context; pv2simkl's errors become one sentence and their exit code."""
+    ctx = None
+    try:
+        settings = load_settings(config_file=State.config, overrides=State.overrides)
+        ctx = pipeline.Context.create(settings)
+        yield ctx
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(exc) from None
+    finally:
+        if ctx:
+            ctx.close()
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -149,9 +162,7 @@ def import_cmd(
     ] = None,
 ) -> None:
     """Import watch history into the store."""
-    ctx = None
-    try:
-        ctx = _context()
+    with _session() as ctx:
         with ExitStack() as stack:
             report = pipeline.import_paths(
                 ctx, paths, force=force, locale=locale, progress=_Progress(stack)
@@ -178,13 +189,6 @@ def import_cmd(
             _print_export(pipeline.export(ctx, out_dir=out))
         if report.failures:
             raise typer.Exit(report.failures[0][1].exit_code)
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        raise _fail(exc) from None
-    finally:
-        if ctx:
-            ctx.close()
 
 
 def _print_export(result) -> None:
@@ -204,17 +208,8 @@ def export_cmd(
     out: Annotated[Path | None, typer.Option(help="Folder for the CSV files.")] = None,
 ) -> None:
     """Write a Simkl CSV holding only what is new since the last export."""
-    ctx = None
-    try:
-        ctx = _context()
+    with _session() as ctx:
         _print_export(pipeline.export(ctx, all_history=all_history, out_dir=out))
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        raise _fail(exc) from None
-    finally:
-        if ctx:
-            ctx.close()
 
 
 class HistoryFormat(StrEnum):
@@ -230,9 +225,7 @@ def history_cmd(
     ] = HistoryFormat.table,
 ) -> None:
     """Print every stored watch event, oldest first."""
-    ctx = None
-    try:
-        ctx = _context()
+    with _session() as ctx:
         events = (e.to_public() for e in pipeline.history(ctx))
         if fmt is HistoryFormat.jsonl:
             for row in events:
@@ -263,13 +256,6 @@ def history_cmd(
             if table.row_count:
                 table.caption = f"{table.row_count} watch events"
             Console().print(table)
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        raise _fail(exc) from None
-    finally:
-        if ctx:
-            ctx.close()
 
 
 def _s(value: object) -> str:

@@ -13,7 +13,9 @@ import io
 
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
+from pv2simkl.importers import normalise
 from pv2simkl.importers.history_json import Flattened, day_instant
+from pv2simkl.importers.normalise import Seen
 from pv2simkl.locales import DateParseError, parse_date
 from pv2simkl.models import WatchEvent, parse_iso_utc
 
@@ -73,39 +75,11 @@ def _row(
         except DateParseError as exc:
             out.errors.append(f"{name}, line {line}: {exc}; this row was skipped")
             return None
+    at = Seen(when, precision, SOURCE, locale)
     episode_label = get("Episode Title")
     gti = get("Episode Global Title Identifier") or get("Global Title Identifier") or None
+    ref = gti or f"{name}:{line}"
     if kind in SERIES_TYPES or (episode_label and kind not in MOVIE_TYPES):
-        if titles.is_extra(episode_label):
-            return None
         show, season = titles.season_title(raw)
-        number, episode_title = titles.parse_episode_label(episode_label)
-        return WatchEvent(
-            kind="episode",
-            title=show,
-            season=season,
-            episode=number,
-            episode_title=episode_title,
-            watched_at=when,
-            precision=precision,
-            source=SOURCE,
-            source_ref=gti or f"{name}:{line}",
-            gti=gti,
-            locale=locale,
-            raw_title=raw,
-        )
-    if not raw or titles.is_extra(raw):
-        return None
-    title, year = titles.clean_movie_title(raw)
-    return WatchEvent(
-        kind="movie",
-        title=title,
-        year=year,
-        watched_at=when,
-        precision=precision,
-        source=SOURCE,
-        source_ref=gti or f"{name}:{line}",
-        gti=gti,
-        locale=locale,
-        raw_title=raw,
-    )
+        return normalise.episode(show, season, at, label=episode_label, gti=gti, ref=ref, raw=raw)
+    return normalise.movie(raw, at, gti=gti, ref=ref)

@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
+from pv2simkl.importers import normalise
 from pv2simkl.importers.history_json import Flattened
+from pv2simkl.importers.normalise import Seen
 from pv2simkl.models import WatchEvent
 
 NAME = "data export"
@@ -174,42 +176,11 @@ def _choose_readings(raw_titles: list[str]) -> dict[str, tuple[str, str, int] | 
     return chosen
 
 
-def _event(
-    raw: str,
-    reading: tuple[str, str, int] | None,
-    when: datetime,
-    precision: str,
-    source: str,
-    ref: str,
-) -> WatchEvent | None:
+def _event(raw: str, reading: tuple[str, str, int] | None, at: Seen, ref: str) -> WatchEvent | None:
     if reading is None:
-        if titles.is_extra(raw):
-            return None
-        title, year = titles.clean_movie_title(raw)
-        return WatchEvent(
-            kind="movie",
-            title=title,
-            year=year,
-            watched_at=when,
-            precision=precision,
-            source=source,
-            source_ref=ref,
-            raw_title=raw,
-        )
+        return normalise.movie(raw, at, ref=ref)
     episode_title, show, season = reading
-    if titles.is_extra(episode_title) or titles.is_extra(show):
-        return None
-    return WatchEvent(
-        kind="episode",
-        title=show,
-        season=season,
-        episode_title=episode_title,
-        watched_at=when,
-        precision=precision,
-        source=source,
-        source_ref=ref,
-        raw_title=raw,
-    )
+    return normalise.episode(show, season, at, title=episode_title, ref=ref, raw=raw)
 
 
 def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
@@ -241,7 +212,7 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
         kept.append((line, raw, _time(row.get(H_START, ""), line, name, H_START)))
     chosen = _choose_readings([raw for _, raw, _ in kept])
     for line, raw, when in kept:
-        event = _event(raw, chosen[raw], when, "exact", source, f"{name}:{line}")
+        event = _event(raw, chosen[raw], Seen(when, "exact", source), f"{name}:{line}")
         if event:
             out.events.append(event)
     return out
@@ -263,7 +234,7 @@ def _parse_a(
         previous: datetime | None = None
         for when, line in stamps:
             if previous is None or when - previous > timedelta(hours=1):
-                event = _event(raw, chosen[raw], when, "hour", source, f"{name}:{line}")
+                event = _event(raw, chosen[raw], Seen(when, "hour", source), f"{name}:{line}")
                 if event:
                     out.events.append(event)
             previous = when

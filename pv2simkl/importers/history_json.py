@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from typing import Any
 
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
+from pv2simkl.importers import normalise
+from pv2simkl.importers.normalise import Seen
 from pv2simkl.locales import DateParseError, parse_date
 from pv2simkl.models import WatchEvent
 
@@ -113,7 +115,7 @@ def events_from_sections(
             continue
         date_text = section.get("date") if isinstance(section.get("date"), str) else ""
         try:
-            out.events.extend(_section_events(section, source, locale, date_text))
+            out.events.extend(e for e in _section_events(section, source, locale, date_text) if e)
         except DateParseError as exc:
             out.errors.append(
                 f"{where}, section {index + 1} (date {date_text!r}): {exc}; "
@@ -124,19 +126,20 @@ def events_from_sections(
 
 def _section_events(
     section: dict[str, Any], source: str, locale: str | None, date_text: str
-) -> Iterator[WatchEvent]:
+) -> Iterator[WatchEvent | None]:
     section_time = _ms(section.get("time"))
     items = section.get("titles")
     if not isinstance(items, list):
         return
-    header_day: list[datetime] = []
+    header_day: list[Seen] = []
 
-    def fallback() -> tuple[datetime, str]:
-        if section_time:
-            return section_time, "exact"
+    def seen(when: datetime | None) -> Seen:
+        if when or section_time:
+            return Seen(when or section_time, "exact", source, locale)
         if not header_day:
-            header_day.append(day_instant(parse_date(date_text, locale)))
-        return header_day[0], "day"
+            day = day_instant(parse_date(date_text, locale))
+            header_day.append(Seen(day, "day", source, locale))
+        return header_day[0]
 
     for item in items:
         if not isinstance(item, dict):
@@ -148,45 +151,13 @@ def _section_events(
         if children or kind in {"season", "series", "episode"}:
             show, season = titles.season_title(raw)
             for child in children:
+                at = seen(_ms(child.get("time")) or item_time)
                 label = _text(child.get("title"))
-                if titles.is_extra(label):
-                    continue
-                number, episode_title = titles.parse_episode_label(label)
-                when = _ms(child.get("time")) or item_time
-                precision = "exact"
-                if when is None:
-                    when, precision = fallback()
-                yield WatchEvent(
-                    kind="episode",
-                    title=show,
-                    season=season,
-                    episode=number,
-                    episode_title=episode_title,
-                    watched_at=when,
-                    precision=precision,
-                    source=source,
-                    source_ref=_str(child.get("gti")),
-                    gti=_str(child.get("gti")),
-                    locale=locale,
-                    raw_title=raw,
+                yield normalise.episode(
+                    show, season, at, label=label, gti=_str(child.get("gti")), raw=raw
                 )
-            continue
-        if not raw or titles.is_extra(raw) or kind in {"trailer", "bonus", "extra"}:
-            continue
-        title, year = titles.clean_movie_title(raw)
-        when, precision = (item_time, "exact") if item_time else fallback()
-        yield WatchEvent(
-            kind="movie",
-            title=title,
-            year=year,
-            watched_at=when,
-            precision=precision,
-            source=source,
-            source_ref=_str(item.get("gti")),
-            gti=_str(item.get("gti")),
-            locale=locale,
-            raw_title=raw,
-        )
+        elif kind not in {"trailer", "bonus", "extra"}:
+            yield normalise.movie(raw, seen(item_time), gti=_str(item.get("gti")))
 
 
 def _str(value: Any) -> str | None:
@@ -225,8 +196,3 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
     page = read_widget(widget, name)
     flat = events_from_sections(page.sections, source=SOURCE, locale=locale, where=name)
     return flat
-
-
-def leaf_day(event: WatchEvent) -> int:
-    """Days since 1970-01-01 of the event's UTC instant (the identity's day)."""
-    return (event.watched_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(days=1)

@@ -25,6 +25,7 @@ from lxml import etree
 
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
+from pv2simkl.importers import normalise
 from pv2simkl.importers.history_json import (
     Flattened,
     day_instant,
@@ -32,6 +33,7 @@ from pv2simkl.importers.history_json import (
     find_history_widget,
     read_widget,
 )
+from pv2simkl.importers.normalise import Seen
 from pv2simkl.locales import DateParseError, parse_date
 from pv2simkl.models import WatchEvent
 
@@ -198,42 +200,24 @@ class _Reader:
         buttons = X_BUTTON(forms[0]) if forms else []
         button = _text(buttons[0]).lower() if buttons else ""
         rows = X_EPISODE_ROWS(item)
-        common = {"watched_at": when, "precision": "day", "source": SOURCE,
-                  "locale": self.locale, "raw_title": raw}  # fmt: skip
+        at = Seen(when, "day", SOURCE, self.locale)
         if not (X_TOGGLE(item) or rows or "episod" in button):
-            if not raw or titles.is_extra(raw):
-                return
-            title, year = titles.clean_movie_title(raw)
-            gti = gtis[0] if gtis else _item_gti(item)
-            events.append(
-                WatchEvent(kind="movie", title=title, year=year, source_ref=gti, gti=gti, **common)
-            )
+            event = normalise.movie(raw, at, gti=gtis[0] if gtis else _item_gti(item))
+            events.extend([event] if event else [])
             return
         show, season = titles.season_title(raw)
-        if rows:
-            for row in rows:
-                attr = row.get("data-testid") or row.get("data-automation-id") or ""
-                gti = attr.split("wh-episode-", 1)[1] if "wh-episode-" in attr else None
-                paragraphs = X_PARAGRAPH(row)
-                label = _text(paragraphs[0]) if paragraphs else _text(row)
-                if titles.is_extra(label):
-                    continue
-                number, episode_title = titles.parse_episode_label(label)
-                events.append(
-                    WatchEvent(
-                        kind="episode", title=show, season=season, episode=number,
-                        episode_title=episode_title, source_ref=gti, gti=gti, **common,
-                    )
-                )  # fmt: skip
-            return
-        self.collapsed_seasons += 1
-        self.collapsed_episodes += len(gtis)
-        for gti in gtis:
-            events.append(
-                WatchEvent(
-                    kind="episode", title=show, season=season, source_ref=gti, gti=gti, **common
-                )
-            )
+        found: list[WatchEvent | None] = []
+        for row in rows:
+            attr = row.get("data-testid") or row.get("data-automation-id") or ""
+            gti = attr.split("wh-episode-", 1)[1] if "wh-episode-" in attr else None
+            paragraphs = X_PARAGRAPH(row)
+            label = _text(paragraphs[0]) if paragraphs else _text(row)
+            found.append(normalise.episode(show, season, at, label=label, gti=gti, raw=raw))
+        if not rows:  # the list was not expanded: the delete form still names every episode
+            self.collapsed_seasons += 1
+            self.collapsed_episodes += len(gtis)
+            found = [normalise.episode(show, season, at, gti=gti, raw=raw) for gti in gtis]
+        events.extend(e for e in found if e)
 
 
 def _is_section(li: etree._Element) -> bool:
