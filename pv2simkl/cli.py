@@ -218,6 +218,101 @@ class HistoryFormat(StrEnum):
     csv = "csv"
 
 
+@app.command("enrich")
+def enrich_cmd() -> None:
+    """Find each title's Simkl, TMDB, TVDB, IMDb and MyAnimeList ids."""
+    with _session() as ctx, ExitStack() as stack:
+        report = pipeline.enrich(ctx, progress=_Progress(stack))
+        _print_enrich(report)
+        if not any(state == "ok" for _, state, _ in report.providers):
+            raise typer.Exit(8)
+
+
+def _print_enrich(report: pipeline.EnrichReport) -> None:
+    for name, state, missing in report.providers:
+        if state == "no key":
+            log.info("%s is off: set %s", name, ", ".join(missing))
+    for message in report.errors:
+        typer.echo(f"warning: {message}", err=True)
+    sent = sum(report.requests.values())
+    typer.echo(
+        f"{report.works} titles looked up: {report.matched} matched, {report.unmatched} "
+        f"unmatched; {report.episodes_numbered} episode numbers found; {sent} requests "
+        f"({report.cache_hits} answers from the cache)."
+    )
+    if report.unmatched:
+        typer.echo("See `pv2simkl unmatched`, and pin a title with `pv2simkl match`.")
+
+
+@app.command("match")
+def match_cmd(
+    title: Annotated[str, typer.Argument(help="The title as stored (see `pv2simkl history`).")],
+    simkl: Annotated[int | None, typer.Option(help="Simkl id.")] = None,
+    tmdb: Annotated[int | None, typer.Option(help="TMDB id.")] = None,
+    tvdb: Annotated[int | None, typer.Option(help="TheTVDB series id.")] = None,
+    imdb: Annotated[str | None, typer.Option(help="IMDb id (tt…).")] = None,
+    mal: Annotated[int | None, typer.Option(help="MyAnimeList id.")] = None,
+    kind: Annotated[str | None, typer.Option(help="movie, tv or anime.")] = None,
+) -> None:
+    """Pin a title's ids by hand; later runs keep them."""
+    ids = {"simkl": simkl, "tmdb": tmdb, "tvdb": tvdb, "imdb": imdb, "mal": mal}
+    if not any(ids.values()):
+        typer.echo(
+            "error: give at least one id (--simkl, --tmdb, --tvdb, --imdb, --mal).", err=True
+        )
+        raise typer.Exit(2)
+    if imdb and not (imdb.startswith("tt") and imdb[2:].isdigit()):
+        typer.echo(f"error: --imdb {imdb!r} is not an IMDb id such as tt0068646.", err=True)
+        raise typer.Exit(2)
+    if kind and kind not in {"movie", "tv", "anime"}:
+        typer.echo("error: --kind must be movie, tv or anime.", err=True)
+        raise typer.Exit(2)
+    with _session() as ctx:
+        for name in pipeline.pin(ctx, title, ids, kind):
+            typer.echo(f"Pinned {name}: " + ", ".join(f"{k} {v}" for k, v in ids.items() if v))
+        typer.echo("The other ids are filled in by the next `pv2simkl enrich`.")
+
+
+@app.command("unmatched")
+def unmatched_cmd() -> None:
+    """List titles no provider matched confidently, with their best candidates."""
+    with _session() as ctx:
+        works = pipeline.unmatched(ctx)
+        if not works:
+            typer.echo("Every looked-up title is matched.")
+            return
+        for work in works:
+            typer.echo(f"{work['title']} ({work['kind']})")
+            for c in work["candidates"]:
+                ids = ", ".join(f"{k} {v}" for k, v in c["ids"].items() if v)
+                year = c.get("year") or "?"
+                typer.echo(
+                    f"    {c['score']:5.1f}  {c['title']} ({year}, {c['kind']}) "
+                    f"via {c['provider']}: {ids}"
+                )
+        typer.echo(f'{len(works)} unmatched. Pin one: pv2simkl match "TITLE" --tmdb ID')
+
+
+@app.command("doctor")
+def doctor_cmd(
+    no_probe: Annotated[bool, typer.Option("--no-probe", help="Do not call the services.")] = False,
+) -> None:
+    """Show the config in use and each metadata provider's state."""
+    with _session() as ctx:
+        typer.echo(f"config file: {ctx.settings.config_file or '(none; defaults and env)'}")
+        typer.echo(f"store: {ctx.paths.db}")
+        typer.echo(f"exports: {ctx.paths.export_dir}")
+        typer.echo(f"provider order: {', '.join(ctx.settings.metadata.order)}")
+        try:
+            import keyring
+
+            typer.echo(f"keyring backend: {type(keyring.get_keyring()).__name__}")
+        except Exception as exc:  # a broken keyring must not stop the report
+            typer.echo(f"keyring backend: unavailable ({type(exc).__name__})")
+        for name, state, detail in pipeline.doctor(ctx, probe=not no_probe):
+            typer.echo(f"  {name:8} {state:12} {detail}")
+
+
 @app.command("history")
 def history_cmd(
     fmt: Annotated[

@@ -46,7 +46,6 @@ class ExportSettings:
     timezone: str = "local"  # zone used to turn a watch instant into WatchedDate
     max_rows: int = 1000  # rows per delta file before a new file starts
     keep_files: int = 100  # newest delta files kept; 0 keeps all
-    per_episode: bool = False  # one row per episode watch instead of one per work
 
 
 @dataclass
@@ -56,10 +55,96 @@ class ImportSettings:
     default_locale: str = "en-US"  # for sources that do not name their language
 
 
+@dataclass
+class MetadataSettings:
+    """How works are matched to metadata ids."""
+
+    order: list[str] = field(
+        default_factory=lambda: ["simkl", "tmdb", "tvdb", "mal", "jikan", "imdbapi", "omdb"]
+    )
+    offline: bool = False  # send no request at all (cached answers only)
+    threads: int = 32  # works looked up at once (each provider keeps to its own limit)
+    language: str = ""  # e.g. "de-DE" for localized titles; empty: from the imported pages
+
+
+@dataclass
+class ProviderSettings:
+    """One metadata service. ``limits`` is "calls/seconds[, calls/seconds…]"."""
+
+    enabled: bool = True
+    base_url: str = ""
+    limits: str = ""
+    timeout: float = 20.0
+    attempts: int = 6
+
+
+@dataclass
+class SimklSettings(ProviderSettings):
+    base_url: str = "https://api.simkl.com"
+    limits: str = "10/1"
+    client_id: str = ""
+
+
+@dataclass
+class TmdbSettings(ProviderSettings):
+    base_url: str = "https://api.themoviedb.org/3"
+    limits: str = "40/1"  # TMDB allows about 50/s; stay under it
+    token: str = ""  # v4 read access token (Bearer)
+    api_key: str = ""  # or the v3 key
+
+
+@dataclass
+class TvdbSettings(ProviderSettings):
+    base_url: str = "https://api4.thetvdb.com/v4"
+    limits: str = "10/1"  # unpublished; conservative
+    api_key: str = ""
+    pin: str = ""
+
+
+@dataclass
+class MalSettings(ProviderSettings):
+    base_url: str = "https://api.myanimelist.net/v2"
+    limits: str = "3/1"  # undocumented; MAL answers 403 "DoS detected" when pushed
+    client_id: str = ""
+
+
+@dataclass
+class JikanSettings(ProviderSettings):
+    base_url: str = "https://api.jikan.moe/v4"
+    limits: str = "3/1, 60/60"
+
+
+@dataclass
+class ImdbapiSettings(ProviderSettings):
+    base_url: str = "https://api.imdbapi.dev"
+    limits: str = "5/1"
+
+
+@dataclass
+class OmdbSettings(ProviderSettings):
+    base_url: str = "https://www.omdbapi.com"
+    limits: str = "10/1, 1000/86400"  # a free key has 1,000 requests a day
+    api_key: str = ""
+
+
+PROVIDER_SECTIONS: dict[str, type] = {
+    "simkl": SimklSettings,
+    "tmdb": TmdbSettings,
+    "tvdb": TvdbSettings,
+    "mal": MalSettings,
+    "jikan": JikanSettings,
+    "imdbapi": ImdbapiSettings,
+    "omdb": OmdbSettings,
+}
+# Settings that are secrets: never logged, never in an error, refused in a world-readable file.
+SECRET_KEYS = {"client_id", "token", "api_key", "pin", "password", "totp_secret"}
+
 SECTIONS: dict[str, type] = {
     "paths": PathsSettings,
     "export": ExportSettings,
     "import": ImportSettings,
+    "metadata": MetadataSettings,
+    **PROVIDER_SECTIONS,
 }
 
 # Short env names for the settings a user or a test sets most.
@@ -68,6 +153,7 @@ ALIASES = {
     "PV2SIMKL_DB": ("paths", "db"),
     "PV2SIMKL_EXPORT_DIR": ("paths", "export_dir"),
     "PV2SIMKL_INBOX": ("paths", "inbox"),
+    "PV2SIMKL_OFFLINE": ("metadata", "offline"),
 }
 
 
@@ -78,10 +164,21 @@ class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     import_: ImportSettings = field(default_factory=ImportSettings)
+    metadata: MetadataSettings = field(default_factory=MetadataSettings)
+    simkl: SimklSettings = field(default_factory=SimklSettings)
+    tmdb: TmdbSettings = field(default_factory=TmdbSettings)
+    tvdb: TvdbSettings = field(default_factory=TvdbSettings)
+    mal: MalSettings = field(default_factory=MalSettings)
+    jikan: JikanSettings = field(default_factory=JikanSettings)
+    imdbapi: ImdbapiSettings = field(default_factory=ImdbapiSettings)
+    omdb: OmdbSettings = field(default_factory=OmdbSettings)
     config_file: Path | None = None
 
     def section(self, name: str) -> Any:
         return getattr(self, "import_" if name == "import" else name)
+
+    def provider(self, name: str) -> ProviderSettings:
+        return getattr(self, name)
 
 
 def _coerce(value: Any, kind: type, where: str) -> Any:
@@ -94,11 +191,15 @@ def _coerce(value: Any, kind: type, where: str) -> Any:
         if text in {"0", "false", "no", "off", ""}:
             return False
         raise ConfigError(f"{where} must be true or false, not {value!r}.")
-    if kind is int:
+    if kind is int or kind is float:
         try:
-            return int(value)
+            return kind(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be a whole number, not {value!r}.") from None
+            what = "a whole number" if kind is int else "a number"
+            raise ConfigError(f"{where} must be {what}, not {value!r}.") from None
+    if kind == list[str]:
+        items = value if isinstance(value, list) else str(value).split(",")
+        return [str(i).strip() for i in items if str(i).strip()]
     return str(value)
 
 
@@ -145,11 +246,18 @@ def load_settings(
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it.") from None
+        holds_secret = False
         for section, values in data.items():
             if not isinstance(values, dict):
                 raise ConfigError(f"{path}: {section!r} must be a [section] table.")
             for key, value in values.items():
                 _apply(settings, section, key, value, f"{path} [{section}] {key}")
+                holds_secret |= key in SECRET_KEYS and bool(value)
+        if holds_secret and os.name == "posix" and path.stat().st_mode & 0o077:
+            raise ConfigError(
+                f"{path} holds a secret and others can read it; run `chmod 600 {path}` "
+                "or move the secret to the keyring or an environment variable."
+            )
         settings.config_file = path
     for section, cls in SECTIONS.items():
         for f in dataclasses.fields(cls):
@@ -198,3 +306,34 @@ class Paths:
             log_dir=log,
             cache_dir=cache,
         )
+
+
+KEYRING_SERVICE = "pv2simkl"
+
+
+def fill_secrets_from_keyring(settings: Settings) -> list[str]:
+    """Secrets not set in the file or the environment, read from the system keyring.
+
+    Stored as service ``pv2simkl``, user ``<section>.<key>`` (``pv2simkl credentials``
+    writes them). A missing or locked keyring is not an error: the secret stays unset
+    and the provider that needs it says so. Returns the names filled in.
+    """
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:  # pragma: no cover - keyring is a dependency
+        return []
+    filled = []
+    for section in PROVIDER_SECTIONS:
+        target = settings.section(section)
+        for f in dataclasses.fields(target):
+            if f.name not in SECRET_KEYS or getattr(target, f.name):
+                continue
+            try:
+                value = keyring.get_password(KEYRING_SERVICE, f"{section}.{f.name}")
+            except (KeyringError, RuntimeError, OSError):
+                return filled
+            if value:
+                setattr(target, f.name, value)
+                filled.append(f"{section}.{f.name}")
+    return filled

@@ -55,6 +55,12 @@ class StoreError(Pv2SimklError):
     exit_code = 6
 
 
+class NotFoundError(Pv2SimklError):
+    """Something the user named is not in the store."""
+
+    exit_code = 9
+
+
 class ExportError(Pv2SimklError):
     """A CSV cannot be written (folder missing, read-only, disk full)."""
 

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Protocol
 
 from pv2simkl import export as exporter
+from pv2simkl import titles
 from pv2simkl.config import Paths, Settings, load_settings
-from pv2simkl.errors import ParseError, Pv2SimklError
+from pv2simkl.errors import NotFoundError, ParseError, Pv2SimklError
 from pv2simkl.importers import Target, expand, parse_data, read_file
-from pv2simkl.models import ImportResult, WatchEvent
+from pv2simkl.models import Ids, ImportResult, WatchEvent
 from pv2simkl.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -156,3 +157,138 @@ def export(
 def history(ctx: Context) -> Iterator[WatchEvent]:
     """Every stored watch event, oldest first."""
     return ctx.store.iter_events()
+
+
+@dataclass
+class EnrichReport:
+    """What ``enrich`` did."""
+
+    works: int = 0
+    matched: int = 0
+    unmatched: int = 0
+    episodes_numbered: int = 0
+    requests: dict[str, int] = field(default_factory=dict)
+    throttled: dict[str, int] = field(default_factory=dict)
+    cache_hits: int = 0
+    providers: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _query(row: dict, fallback_language: str):
+    from pv2simkl.providers.base import Query
+
+    language = (row["locale"] or fallback_language or "").split("-")[0].split("_")[0] or None
+    return Query(title=row["title"], kind=row["kind"], year=row["year"], language=language)
+
+
+def enrich(ctx: Context, *, progress: ProgressHook | None = None) -> EnrichReport:
+    """Find every unmatched work's ids, then number episodes known only by title."""
+    from pv2simkl import providers as registry
+    from pv2simkl.providers.resolver import Resolver
+
+    report = EnrichReport()
+    store = ctx.store
+    states, cache = registry.build(ctx.settings, store.path)
+    try:
+        report.providers = [(s.name, s.state, s.missing) for s in states]
+        usable = [s.provider for s in states if s.provider is not None]
+        if not usable:
+            report.errors.append(
+                "No metadata provider is usable: set a key (see `pv2simkl doctor`) or enable "
+                "a keyless one (jikan, imdbapi)."
+            )
+            return report
+        resolver = Resolver(usable)
+        rows = store.works_to_resolve()
+        report.works = len(rows)
+        language = ctx.settings.metadata.language
+        jobs = []
+        for row in rows:
+            known = None
+            if row["match_status"] == "pinned":
+                known = Ids(**{f: row[f] for f in ("simkl", "tvdb", "tmdb", "imdb", "mal")})
+            jobs.append((row["id"], _query(row, language), known))
+        bar = progress("works") if progress else None
+        if bar:
+            bar.set_total(len(jobs))
+        pending = []
+
+        def done(result) -> None:
+            pending.append(result)
+            if result.matched:
+                report.matched += 1
+            else:
+                report.unmatched += 1
+            report.errors.extend(result.errors)
+            if len(pending) >= 200:
+                store.save_resolutions(pending)
+                pending.clear()
+            if bar:
+                bar.advance(1)
+
+        resolver.resolve_many(jobs, threads=ctx.settings.metadata.threads, on_done=done)
+        store.save_resolutions(pending)
+        report.episodes_numbered = _number_episodes(store, resolver)
+        for state in states:
+            if state.provider is not None:
+                stats = state.provider.client.stats
+                report.requests[state.name] = stats.requests
+                report.throttled[state.name] = stats.throttled
+                report.cache_hits += stats.cache_hits
+        report.errors = sorted(set(report.errors))
+        return report
+    finally:
+        registry.close(states, cache)
+
+
+def _number_episodes(store: Store, resolver) -> int:
+    """Episodes the data export names only by title get their numbers from a season list."""
+    updates: list[tuple[int, int]] = []
+    for group in store.episodes_without_numbers():
+        ids = Ids(simkl=group["simkl"], tmdb=group["tmdb"], tvdb=group["tvdb"])
+        numbers = resolver.episode_numbers(ids, group["season"])
+        if not numbers:
+            continue
+        for event_id, episode_title in group["events"]:
+            number = numbers.get(titles.match_key(episode_title))
+            if number is not None:
+                updates.append((event_id, number))
+    return store.set_episode_numbers(updates) if updates else 0
+
+
+def doctor(ctx: Context, *, probe: bool = True) -> list[tuple[str, str, str]]:
+    """Each provider's state: ok, disabled, no key, bad key, unreachable, offline."""
+    from pv2simkl import providers as registry
+
+    states, cache = registry.build(ctx.settings, None)
+    out = []
+    try:
+        for s in states:
+            if s.provider is None:
+                detail = f"set {', '.join(s.missing)}" if s.missing else ""
+                out.append((s.name, s.state, detail))
+            elif ctx.settings.metadata.offline:
+                out.append((s.name, "offline", "PV2SIMKL_OFFLINE is set"))
+            else:
+                state = s.provider.check() if probe else "ok"
+                out.append((s.name, state, s.provider.client.base_url))
+    finally:
+        registry.close(states, cache)
+    return out
+
+
+def pin(ctx: Context, title: str, ids: dict[str, object], media_type: str | None) -> list[str]:
+    """Pin ids to the work(s) titled ``title``; returns their titles."""
+    works = ctx.store.find_works(title)
+    if not works:
+        raise NotFoundError(
+            f"No stored title matches {title!r}; see `pv2simkl history` for the names."
+        )
+    for work in works:
+        ctx.store.pin(work["id"], ids, media_type)
+    return [w["title"] for w in works]
+
+
+def unmatched(ctx: Context) -> list[dict]:
+    """Works no provider matched confidently, with their best candidates."""
+    return ctx.store.unmatched()

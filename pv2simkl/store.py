@@ -123,6 +123,19 @@ def m001_initial(db: Database) -> None:
     db["events"].create_index(["batch_id"])
 
 
+@migrations()
+def m002_metadata(db: Database) -> None:
+    """The providers' response cache and the match state of each work."""
+    db["http_cache"].create(
+        {"key": str, "provider": str, "body": str, "fetched_at": float, "expires_at": float},
+        pk="key",
+    )
+    db["works"].add_column("match_status", str)  # matched | unmatched | pinned
+    db["works"].add_column("candidates", str)  # JSON: best candidates of an unmatched work
+    db["works"].add_column("resolved_at", str)
+    db["works"].add_column("language", str)  # locale of the pages it came from
+
+
 def work_key(kind: str, title: str) -> str:
     """``movie:der pate`` / ``show:das boot``.
 
@@ -407,6 +420,119 @@ class Store:
                 locale=loc,
                 year=year,
             )
+
+    # ---- metadata -----------------------------------------------------------------------
+
+    def works_to_resolve(self) -> list[dict[str, Any]]:
+        """Works never matched (or unmatched last time), and pinned works not yet filled."""
+        rows = self.db.execute(
+            "SELECT w.id, w.kind, w.title, w.year, w.match_status, w.simkl_id, w.tvdb_id,"
+            " w.tmdb_id, w.imdb_id, w.mal_id,"
+            " (SELECT e.locale FROM events e WHERE e.work_id = w.id AND e.locale IS NOT NULL"
+            "  LIMIT 1)"
+            " FROM works w WHERE w.match_status IS NULL OR w.match_status = 'unmatched'"
+            " OR (w.match_status = 'pinned' AND w.resolved_at IS NULL) ORDER BY w.id"
+        ).fetchall()
+        keys = ("id", "kind", "title", "year", "match_status", "simkl", "tvdb", "tmdb", "imdb",
+                "mal", "locale")  # fmt: skip
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def save_resolutions(self, results: Iterable[Any]) -> None:
+        """Store resolver outcomes (pv2simkl.providers.resolver.Resolution), one transaction."""
+        now = _now()
+        with self.db.atomic():
+            for r in results:
+                if r.matched:
+                    self.db.execute(
+                        "UPDATE works SET simkl_id = ?, tvdb_id = ?, tmdb_id = ?, imdb_id = ?,"
+                        " mal_id = ?, media_type = ?, year = coalesce(year, ?), show_status = ?,"
+                        " match_score = ?, match_provider = coalesce(?, match_provider),"
+                        " match_status = CASE WHEN match_status = 'pinned' THEN 'pinned'"
+                        " ELSE 'matched' END, candidates = NULL, resolved_at = ? WHERE id = ?",
+                        [r.ids.simkl, r.ids.tvdb, r.ids.tmdb, r.ids.imdb, r.ids.mal,
+                         r.media_type, r.year, r.status, r.score, r.provider, now, r.work_id],
+                    )  # fmt: skip
+                else:
+                    self.db.execute(
+                        "UPDATE works SET match_status = 'unmatched', candidates = ?,"
+                        " resolved_at = ? WHERE id = ?",
+                        [json.dumps(r.candidates, ensure_ascii=False), now, r.work_id],
+                    )
+
+    def find_works(self, title: str) -> list[dict[str, Any]]:
+        """Works whose normalised title equals that of ``title`` (movie and show alike)."""
+        key = titles.match_key(title)
+        rows = self.db.execute(
+            "SELECT id, kind, title FROM works WHERE key IN (?, ?)", [f"movie:{key}", f"show:{key}"]
+        ).fetchall()
+        return [{"id": r[0], "kind": r[1], "title": r[2]} for r in rows]
+
+    def pin(self, work_id: int, ids: dict[str, Any], media_type: str | None) -> None:
+        """Ids set by hand: kept by every later run; the other ids are filled next enrich."""
+        columns = {"simkl": "simkl_id", "tvdb": "tvdb_id", "tmdb": "tmdb_id", "imdb": "imdb_id",
+                   "mal": "mal_id"}  # fmt: skip
+        sets = {columns[k]: v for k, v in ids.items() if v is not None}
+        sets.update(match_status="pinned", pinned=1, resolved_at=None, candidates=None,
+                    match_provider="pinned")  # fmt: skip
+        if media_type:
+            sets["media_type"] = media_type
+        with self.db.atomic():
+            for column in columns.values():  # pinned ids replace what a provider had said
+                if column not in sets:
+                    sets[column] = None
+            assignments = ", ".join(f"{c} = ?" for c in sets)
+            self.db.execute(
+                f"UPDATE works SET {assignments} WHERE id = ?", [*sets.values(), work_id]
+            )
+            # Their rows must be written again with the right ids.
+            self.db.execute("UPDATE events SET batch_id = NULL WHERE work_id = ?", [work_id])
+
+    def unmatched(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, kind, title, candidates FROM works WHERE match_status = 'unmatched'"
+            " ORDER BY title"
+        ).fetchall()
+        return [
+            {"id": r[0], "kind": r[1], "title": r[2], "candidates": json.loads(r[3] or "[]")}
+            for r in rows
+        ]
+
+    def match_counts(self) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT coalesce(match_status, 'new'), count(*) FROM works GROUP BY 1"
+        ).fetchall()
+        return dict(rows)
+
+    def episodes_without_numbers(self) -> list[dict[str, Any]]:
+        """(work, season) pairs of shows with ids whose episodes are known by title only."""
+        rows = self.db.execute(
+            "SELECT w.id, w.simkl_id, w.tmdb_id, w.tvdb_id, e.season, e.id, e.episode_title"
+            " FROM events e JOIN works w ON w.id = e.work_id"
+            " WHERE e.kind = 'episode' AND e.episode IS NULL AND e.episode_title IS NOT NULL"
+            " AND e.season IS NOT NULL AND (w.simkl_id IS NOT NULL OR w.tmdb_id IS NOT NULL)"
+            " ORDER BY w.id, e.season"
+        ).fetchall()
+        groups: dict[tuple[int, int], dict[str, Any]] = {}
+        for wid, simkl, tmdb, tvdb, season, eid, ep_title in rows:
+            group = groups.setdefault(
+                (wid, season),
+                {"work_id": wid, "season": season, "simkl": simkl, "tmdb": tmdb, "tvdb": tvdb,
+                 "events": []},
+            )  # fmt: skip
+            group["events"].append((eid, ep_title))
+        return list(groups.values())
+
+    def set_episode_numbers(self, numbers: list[tuple[int, int]]) -> int:
+        """(event id, episode number) pairs; the events are exported again with them."""
+        with self.db.atomic():
+            for eid, number in numbers:
+                self.db.execute(
+                    "UPDATE events SET episode = ?, batch_id = NULL"
+                    " WHERE id = ? AND episode IS NULL",
+                    [number, eid],
+                )
+        self._index = None  # identity keys changed: rebuild on the next import
+        return len(numbers)
 
     # ---- export batches ---------------------------------------------------------------
 

@@ -1,4 +1,82 @@
-"""Metadata providers (Simkl, TMDB, TVDB, MAL/Jikan, IMDb) behind one interface.
+"""Metadata providers (Simkl, TMDB, TVDB, MAL / Jikan, IMDb via imdbapi.dev / OMDb).
 
-Filled in by the providers issue; the store's ``works`` table already has the id columns.
+Each is one class behind :class:`~pv2simkl.providers.base.Provider`, enabled by its
+config section. :func:`build` makes the enabled ones, each with its own
+:class:`~pv2simkl.providers.http.HttpClient` (limiter, retries, cache, breaker).
 """
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pv2simkl.config import PROVIDER_SECTIONS, Settings, fill_secrets_from_keyring
+from pv2simkl.providers.base import Provider
+from pv2simkl.providers.http import HttpClient, ResponseCache, parse_limits
+
+log = logging.getLogger(__name__)
+
+# config section → module holding its class
+MODULES = {
+    "simkl": "simkl", "tmdb": "tmdb", "tvdb": "tvdb", "mal": "mal", "jikan": "mal",
+    "imdbapi": "imdb", "omdb": "imdb",
+}  # fmt: skip
+
+
+def provider_class(name: str) -> type[Provider]:
+    """The Provider subclass whose ``name`` is ``name``."""
+    module = importlib.import_module(f"pv2simkl.providers.{MODULES[name]}")
+    for value in vars(module).values():
+        is_provider = isinstance(value, type) and issubclass(value, Provider)
+        if is_provider and getattr(value, "name", None) == name:
+            return value
+    raise LookupError(f"no provider class named {name!r} in pv2simkl.providers.{MODULES[name]}")
+
+
+@dataclass
+class ProviderState:
+    """Why a provider is or is not in use: ``ok``, ``disabled``, ``no key`` (+ ``missing``)."""
+
+    name: str
+    state: str
+    missing: list[str]
+    provider: Provider | None = None
+
+
+def build(
+    settings: Settings, db_path: Path | None
+) -> tuple[list[ProviderState], ResponseCache | None]:
+    """Every provider of the config, in ``[metadata] order``, usable ones built."""
+    fill_secrets_from_keyring(settings)
+    cache = ResponseCache(db_path) if db_path else None
+    order = [n for n in settings.metadata.order if n in PROVIDER_SECTIONS]
+    order += [n for n in PROVIDER_SECTIONS if n not in order]
+    states = []
+    for name in order:
+        section = settings.provider(name)
+        if not section.enabled or name not in settings.metadata.order:
+            states.append(ProviderState(name, "disabled", []))
+            continue
+        cls = provider_class(name)
+        missing = cls.missing(section)
+        if missing:
+            states.append(ProviderState(name, "no key", missing))
+            continue
+        headers, secret = cls.auth(section)
+        client = HttpClient(
+            name, section.base_url, limits=parse_limits(section.limits), headers=headers,
+            secret_params=secret, timeout=section.timeout, attempts=section.attempts,
+            cache=cache, offline=settings.metadata.offline,
+        )  # fmt: skip
+        states.append(ProviderState(name, "ok", [], cls(section, client)))
+    return states, cache
+
+
+def close(states: list[ProviderState], cache: ResponseCache | None) -> None:
+    for state in states:
+        if state.provider is not None:
+            state.provider.client.close()
+    if cache is not None:
+        cache.close()

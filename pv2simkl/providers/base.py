@@ -1,0 +1,113 @@
+"""The one contract every metadata provider keeps.
+
+A provider searches candidates for a work (title, kind, year hint) and looks up more
+ids by an id it knows. It decides itself whether it is usable (``needs``: the settings
+it cannot work without). A failure stays inside its provider: the resolver catches
+:class:`~pv2simkl.providers.http.ProviderError` per call and goes on with the others.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from pv2simkl.config import ProviderSettings
+from pv2simkl.models import Ids
+from pv2simkl.providers.http import HttpClient, ProviderError, Unauthorized
+
+MediaKind = Literal["movie", "tv", "anime"]
+
+
+@dataclass
+class Candidate:
+    """One answer of one provider to "which title is this?"."""
+
+    provider: str
+    title: str
+    kind: MediaKind
+    year: int | None = None
+    ids: Ids = field(default_factory=Ids)
+    titles: list[str] = field(default_factory=list)  # original, localized, alternative titles
+    popularity: float = 0.0
+    status: str | None = None  # ended | airing | released …
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider, "title": self.title, "kind": self.kind,
+            "year": self.year, "ids": self.ids.as_dict(),
+        }  # fmt: skip
+
+
+@dataclass
+class Query:
+    """What the resolver knows of a work when it asks."""
+
+    title: str
+    kind: Literal["movie", "show"]
+    year: int | None = None
+    language: str | None = None  # e.g. "de" for titles from a German page
+
+
+class Provider(ABC):
+    """A metadata service. Subclasses set ``name`` and ``needs`` and implement the calls."""
+
+    name: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]] = ()  # settings without which it cannot work (keys)
+
+    def __init__(self, settings: ProviderSettings, client: HttpClient):
+        self.settings = settings
+        self.client = client
+
+    @classmethod
+    def missing(cls, settings: ProviderSettings) -> list[str]:
+        """The required settings that are not set (a provider with any is disabled)."""
+        return [name for name in cls.needs if not getattr(settings, name, "")]
+
+    @classmethod
+    def auth(cls, settings: ProviderSettings) -> tuple[dict[str, str], dict[str, str]]:
+        """(headers, secret query params) that carry this provider's key."""
+        return {}, {}
+
+    @abstractmethod
+    def search(self, query: Query) -> list[Candidate]:
+        """Candidates for a work, best first as the service ranks them."""
+
+    def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
+        """More ids of a work by an id already known; None if this provider cannot tell."""
+        return None
+
+    def season_episodes(self, ids: Ids, season: int) -> dict[int, str] | None:
+        """Episode number → title of one season, for episodes known only by title."""
+        return None
+
+    def probe(self) -> None:
+        """One cheap authenticated call; raises ProviderError if the key or service fails."""
+        self.search(Query(title="The Godfather", kind="movie", year=1972))
+
+    def check(self) -> str:
+        """``ok``, ``bad key`` or ``unreachable`` (``no key`` is told by :meth:`missing`)."""
+        try:
+            self.probe()
+        except Unauthorized:
+            return "bad key"
+        except ProviderError:
+            return "unreachable"
+        return "ok"
+
+
+def year_of(value: Any) -> int | None:
+    """``"2008"``, ``"2008-01-20"``, ``2008`` → 2008; anything else → None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 1870 < value < 2200 else None
+    if isinstance(value, str) and len(value) >= 4 and value[:4].isdigit():
+        return int(value[:4])
+    return None
+
+
+def int_or_none(value: Any) -> int | None:
+    """Ids arrive as ints or strings (Simkl's ``"tmdb": "245891"``); store ints."""
+    try:
+        return int(value) if value not in (None, "", False) else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,407 @@
+"""The HTTP layer every metadata provider shares; the only module that imports httpx.
+
+Per provider: one client (User-Agent, timeouts), a rate limiter shared by every thread
+that talks to that provider, bounded retries with exponential backoff and jitter that
+honour ``Retry-After`` (stamina; never recursion), a response cache in the store with a
+time to live per kind of call ("not found" cached too), a circuit breaker that pauses a
+provider that keeps failing, and typed errors. Order of the stack: cache (a hit spends
+no quota) → retry → rate limit → network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import stamina
+
+from pv2simkl import __version__
+from pv2simkl.errors import Pv2SimklError
+
+log = logging.getLogger(__name__)
+# httpx logs every request URL at INFO, query keys included (OMDb's apikey, TMDB's
+# api_key): never let those records through, whatever the root level (even --debug).
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+USER_AGENT = f"pv2simkl/{__version__}"
+# Days a cached answer stays good, by kind of call.
+TTL_DAYS = {"search": 14.0, "lookup": 90.0, "episodes": 14.0, "negative": 3.0}
+MAX_RETRY_AFTER = 90.0  # longer waits are not slept through: the provider is left for this run
+
+
+class ProviderError(Pv2SimklError):
+    """A metadata service could not answer. ``provider`` names it."""
+
+    exit_code = 8
+
+    def __init__(self, provider: str, message: str):
+        self.provider = provider
+        super().__init__(f"{provider}: {message}")
+
+
+class Unauthorized(ProviderError):
+    """The key is missing, wrong or revoked (401 / 403 / Simkl's 412)."""
+
+
+class RateLimited(ProviderError):
+    """Still throttled after every retry, or asked to wait longer than we will."""
+
+
+class Unavailable(ProviderError):
+    """Unreachable, failing, or paused by the circuit breaker."""
+
+
+class BadResponse(ProviderError):
+    """An answer that is not the JSON the service documents."""
+
+
+class Offline(ProviderError):
+    """Offline mode and no cached answer."""
+
+
+class _Retry(Exception):
+    """One failed attempt worth another; ``wait`` is the server's Retry-After, if any."""
+
+    def __init__(self, reason: str, wait: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait
+
+
+def parse_limits(text: str) -> list[tuple[int, float]]:
+    """``"3/1, 60/60"`` → ``[(3, 1.0), (60, 60.0)]``."""
+    limits = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        calls, _, seconds = part.strip().rstrip("s").partition("/")
+        try:
+            limits.append((int(calls), float(seconds or 1)))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a rate such as '10/1' or '3/1, 60/60'") from None
+    return limits
+
+
+class RateLimiter:
+    """Sliding-window limiter for several ``(calls, seconds)`` rates at once; thread-safe.
+
+    A sliding window rather than a token bucket: it never lets a burst through that a
+    server counting requests per window would refuse. ``margin`` widens each window a
+    little, because requests reach the server later than they leave here.
+    """
+
+    def __init__(self, limits: list[tuple[int, float]], margin: float = 0.03):
+        self.limits = [(calls, seconds * (1 + margin) + 0.005) for calls, seconds in limits]
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+        self._hold_until = 0.0
+        self.waited = 0.0
+
+    def acquire(self) -> None:
+        """Block until one more call fits every rate, then count it."""
+        keep = max((s for _, s in self.limits), default=0.0)
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._sent and now - self._sent[0] > keep:
+                    self._sent.popleft()
+                wait = self._hold_until - now
+                for calls, seconds in self.limits:
+                    if len(self._sent) >= calls:
+                        oldest = self._sent[-calls]
+                        wait = max(wait, oldest + seconds - now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    return
+                self.waited += wait
+            time.sleep(wait)
+
+    def penalise(self, seconds: float) -> None:
+        """After a 429: hold every thread back for ``seconds``."""
+        with self._lock:
+            self._hold_until = max(self._hold_until, time.monotonic() + seconds)
+
+
+@dataclass
+class CircuitBreaker:
+    """Opens after ``threshold`` calls in a row failed; then the provider sits out the run."""
+
+    threshold: int = 4
+    failures: int = 0
+    opened: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def success(self) -> None:
+        with self._lock:
+            self.failures = 0
+
+    def failure(self) -> bool:
+        """Count one failure; True when that opened the breaker."""
+        with self._lock:
+            self.failures += 1
+            if not self.opened and self.failures >= self.threshold:
+                self.opened = True
+                return True
+            return False
+
+
+class ResponseCache:
+    """Answers of the services, in the store's ``http_cache`` table; thread-safe.
+
+    Its own SQLite connection (the store's belongs to the main thread), serialised by a
+    lock; WAL lets it write beside the store.
+    """
+
+    def __init__(self, db_path: Path):
+        self._conn = sqlite3.connect(str(db_path), timeout=30, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout = 30000")
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT body, expires_at FROM http_cache WHERE key = ?", [key]
+            ).fetchone()
+        if row is None or row[1] < time.time():
+            return False, None
+        return True, json.loads(row[0])
+
+    def put(self, key: str, provider: str, value: Any, ttl_days: float) -> None:
+        now = time.time()
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO http_cache (key, provider, body, fetched_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [key, provider, json.dumps(value), now, now + ttl_days * 86400],
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+@dataclass
+class Stats:
+    """What one provider's client did in this run."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    throttled: int = 0  # 429 answers (each was retried)
+    failures: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+
+@dataclass
+class Response:
+    """What a provider sees of an answer."""
+
+    status: int
+    data: Any
+    headers: Mapping[str, str]
+
+
+class HttpClient:
+    """One provider's way out: limiter, retries, cache, breaker, typed errors.
+
+    ``secret_params`` are query parameters that carry a key: sent, but never part of a
+    cache key or a log line.
+    """
+
+    def __init__(
+        self, provider: str, base_url: str, *, limits: list[tuple[int, float]],
+        headers: Mapping[str, str] | None = None, secret_params: Mapping[str, str] | None = None,
+        timeout: float = 20.0, attempts: int = 6, cache: ResponseCache | None = None,
+        offline: bool = False, transport: httpx.BaseTransport | None = None,
+    ) -> None:  # fmt: skip
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.limiter = RateLimiter(limits)
+        self.breaker = CircuitBreaker()
+        self.cache = cache
+        self.offline = offline
+        self.attempts = max(1, attempts)
+        self.secret_params = dict(secret_params or {})
+        self.stats = Stats()
+        self._client = httpx.Client(
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def set_header(self, name: str, value: str) -> None:
+        self._client.headers[name] = value
+
+    def _cache_key(
+        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
+    ) -> str:
+        query = sorted((k, str(v)) for k, v in (params or {}).items() if v is not None)
+        return json.dumps([self.provider, method, path, query, body], ensure_ascii=False)
+
+    def get(
+        self, path: str, params: Mapping[str, Any] | None = None, *, kind: str = "search",
+        cache: bool = True, ok: tuple[int, ...] = (200,),
+    ) -> Response | None:  # fmt: skip
+        """GET ``path``: the answer, or None when the service says "not found" (404).
+
+        ``ok`` lists statuses returned as they are (``301`` for a redirect to read).
+        """
+        return self.request("GET", path, params, kind=kind, cache=cache, ok=ok)
+
+    def request(
+        self, method: str, path: str, params: Mapping[str, Any] | None = None, *,
+        json_body: Any = None, kind: str = "search", cache: bool = True,
+        ok: tuple[int, ...] = (200,),
+    ) -> Response | None:  # fmt: skip
+        key = self._cache_key(method, path, params, json_body) if cache and self.cache else None
+        if key:
+            hit, value = self.cache.get(key)
+            if hit:
+                self.stats.add(cache_hits=1)
+                return None if value is None else Response(value["status"], value["data"], {})
+        if self.offline:
+            raise Offline(self.provider, "offline mode and no cached answer")
+        if self.breaker.opened:
+            raise Unavailable(self.provider, "paused for this run after repeated failures")
+        try:
+            response = self._send(method, path, params, json_body, ok)
+        except ProviderError:
+            if self.breaker.failure():
+                log.warning("%s keeps failing: it is left out for the rest of this run",
+                            self.provider)  # fmt: skip
+            raise
+        self.breaker.success()
+        if key:
+            if response is None:
+                self.cache.put(key, self.provider, None, TTL_DAYS["negative"])
+            else:
+                stored = {"status": response.status, "data": response.data}
+                self.cache.put(key, self.provider, stored, TTL_DAYS.get(kind, 14.0))
+        return response
+
+    def _send(
+        self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any,
+        ok: tuple[int, ...],
+    ) -> Response | None:  # fmt: skip
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        query.update(self.secret_params)
+        url = self.base_url + path
+        last: _Retry | None = None
+
+        def retry_on(exc: Exception) -> bool | float:
+            if not isinstance(exc, _Retry) or (exc.wait or 0) > MAX_RETRY_AFTER:
+                return False
+            return exc.wait if exc.wait is not None else True
+
+        try:
+            for attempt in stamina.retry_context(
+                on=retry_on, attempts=self.attempts, timeout=None, wait_initial=0.5,
+                wait_max=20.0, wait_jitter=0.5,
+            ):  # fmt: skip
+                with attempt:
+                    if attempt.num > 1:
+                        self.stats.add(retries=1)
+                    try:
+                        return self._attempt(method, url, path, query, json_body, ok)
+                    except _Retry as exc:
+                        last = exc
+                        raise
+        except _Retry as exc:
+            self.stats.add(failures=1)
+            if exc.wait is not None and exc.wait > MAX_RETRY_AFTER:
+                raise RateLimited(
+                    self.provider, f"asked to wait {exc.wait:.0f} s; left for the next run"
+                ) from None
+            if "429" in exc.reason:
+                tries = self.attempts
+                raise RateLimited(self.provider, f"still throttled after {tries} tries") from None
+            raise Unavailable(
+                self.provider, f"{exc.reason} (after {self.attempts} tries)"
+            ) from None
+        raise Unavailable(self.provider, str(last))  # pragma: no cover - loop always returns
+
+    def _attempt(
+        self, method: str, url: str, path: str, query: dict[str, Any], json_body: Any,
+        ok: tuple[int, ...],
+    ) -> Response | None:  # fmt: skip
+        self.limiter.acquire()
+        self.stats.add(requests=1)
+        try:
+            r = self._client.request(method, url, params=query, json=json_body)
+        except httpx.TimeoutException:
+            raise _Retry("timed out") from None
+        except httpx.TransportError as exc:
+            raise _Retry(f"cannot connect ({type(exc).__name__})") from None
+        status = r.status_code
+        log.debug("%s %s %s → %s", self.provider, method, path, status)
+        if status == 429:
+            self.stats.add(throttled=1)
+            wait = _retry_after(r.headers.get("Retry-After"))
+            if wait is not None and wait > MAX_RETRY_AFTER:
+                raise _Retry("429 Too Many Requests", wait)
+            # Hold every thread of this provider back, not just this one.
+            self.limiter.penalise(1.0 if wait is None else wait)
+            raise _Retry("429 Too Many Requests", 0.0)
+        if status >= 500:
+            raise _Retry(f"server error {status}")
+        if status in ok:
+            return Response(status, _json(r, self.provider) if status == 200 else None, r.headers)
+        if status == 404:
+            return None
+        if status in (401, 403, 412):
+            raise Unauthorized(self.provider, _describe(r, "the key was refused"))
+        raise BadResponse(self.provider, _describe(r, f"unexpected status {status}"))
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _json(r: httpx.Response, provider: str) -> Any:
+    try:
+        return r.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise _Retry("malformed JSON") from None
+
+
+def _describe(r: httpx.Response, default: str) -> str:
+    """The service's own error text (never the request, which may hold a key)."""
+    try:
+        body = r.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return f"{default} (HTTP {r.status_code})"
+    if isinstance(body, dict):
+        for key in ("status_message", "message", "Error", "error"):
+            if isinstance(body.get(key), str) and body[key]:
+                return f"{body[key]} (HTTP {r.status_code})"
+    return f"{default} (HTTP {r.status_code})"
