@@ -27,6 +27,11 @@ from pv2simkl.providers.http import ProviderError
 
 log = logging.getLogger(__name__)
 
+# Title similarity.
+SAME_WORDS = 96.0
+NEAR_IDENTICAL = 95.0
+DIFFERENT_SCALE = 0.85
+CONTAINED_SCALE = 0.75
 # Adjustments added to the title similarity (0–100).
 YEAR_EXACT = 15.0
 YEAR_OFF_BY_ONE = 8.0
@@ -45,13 +50,20 @@ def similarity(a: str, b: str) -> float:
     """Title similarity of two normalised titles, 0–100.
 
     No rapidfuzz processor: both sides are already :func:`titles.match_key` forms.
-    Word order and extra words count less than a different word.
+    Equal → 100; the same words in another order → 96; a near-identical spelling keeps
+    its ratio; anything else is scaled down (a different word, or one title containing
+    the other as a sequel's name contains the original's, must not pass alone).
     """
     if not a or not b:
         return 0.0
     if a == b:
         return 100.0
-    return max(fuzz.ratio(a, b), 0.9 * fuzz.token_set_ratio(a, b))
+    if sorted(a.split()) == sorted(b.split()):
+        return SAME_WORDS
+    ratio = fuzz.ratio(a, b)
+    if ratio >= NEAR_IDENTICAL:
+        return ratio
+    return max(DIFFERENT_SCALE * ratio, CONTAINED_SCALE * fuzz.token_set_ratio(a, b))
 
 
 @dataclass
