@@ -354,6 +354,8 @@ class HttpClient:
             raise _Retry(f"cannot connect ({type(exc).__name__})") from None
         status = r.status_code
         log.debug("%s %s %s → %s", self.provider, method, path, status)
+        if status == 403 and b"dos detected" in r.content[:500].lower():
+            status = 429  # MyAnimeList's way of saying "too many requests"
         if status == 429:
             self.stats.add(throttled=1)
             wait = _retry_after(r.headers.get("Retry-After"))

@@ -1,0 +1,261 @@
+"""Simkl: the ids the CSV import trusts most, and anime as Simkl splits it.
+
+Text search is ``GET /search/{movie|tv|anime}`` (ids under ``ids.simkl_id``, ``tmdb``
+a string); id lookup is ``GET /search/id`` (ids under ``ids.simkl``; "not found" is
+``[]`` or ``null``), then the full record at ``/movies/{id}``, ``/tv/{id}`` or
+``/anime/{id}`` for the other services' ids. Every request names the app
+(``app-name``, ``app-version``); the key travels as the ``simkl-api-key`` header and
+the secret ``client_id`` query parameter. Earlier tools read ``ids.simkl`` from text
+search, called ``/movie/{id}``, sent ``&year=`` empty and kept ids as strings: none of
+that here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from pv2simkl import __version__
+from pv2simkl.models import Ids
+from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.http import BadResponse, Response
+from pv2simkl.providers.imdb import PROBE_ID, imdb_id
+
+log = logging.getLogger(__name__)
+
+APP = {"app-name": "pv2simkl", "app-version": __version__}
+SEARCH_LIMIT = 10
+# Record paths by kind: plural for movies, never "/movie/" or "/show/".
+ENDPOINT_KINDS: dict[str, MediaKind] = {"movie": "movie", "anime": "anime"}
+RECORD_PATHS: dict[str, str] = {"movie": "/movies", "tv": "/tv", "anime": "/anime"}
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string, or None for anything else."""
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _kind(*values: Any) -> MediaKind | None:
+    """``movie``/``movies`` → movie, ``anime`` → anime, ``tv``/``show`` → tv; else None."""
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        value = value.lower()
+        if value in ("movie", "movies"):
+            return "movie"
+        if value == "anime":
+            return "anime"
+        if value in ("tv", "show", "shows"):
+            return "tv"
+    return None
+
+
+def parse_ids(raw: Any) -> Ids:
+    """Simkl's ``ids`` object → :class:`Ids`; the Simkl id is ``simkl`` or ``simkl_id``."""
+    if not isinstance(raw, dict):
+        return Ids()
+    return Ids(
+        simkl=int_or_none(raw.get("simkl")) or int_or_none(raw.get("simkl_id")),
+        tvdb=int_or_none(raw.get("tvdb")),
+        tmdb=int_or_none(raw.get("tmdb")),
+        imdb=imdb_id(raw.get("imdb")),
+        mal=int_or_none(raw.get("mal")),
+    )
+
+
+def _titles(item: dict[str, Any]) -> list[str]:
+    """Every name an item carries: title, anime's English / romaji, ``all_titles``."""
+    names: list[Any] = [item.get("title"), item.get("title_en"), item.get("title_romaji"),
+                        item.get("en_title")]  # fmt: skip
+    extra = item.get("all_titles")
+    if isinstance(extra, list):
+        for entry in extra:
+            names.append(entry.get("title") if isinstance(entry, dict) else entry)
+    out: list[str] = []
+    for name in names:
+        text = _text(name)
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def _number(value: Any) -> int | None:
+    """A season or episode number: a non-negative int (``True`` is not a number)."""
+    if isinstance(value, bool):
+        return None
+    number = int_or_none(value)
+    return number if number is not None and number >= 0 else None
+
+
+class Simkl(Provider):
+    """Simkl API: text search, id lookup, records and season episode titles."""
+
+    name: ClassVar[str] = "simkl"
+    needs: ClassVar[tuple[str, ...]] = ("client_id",)
+
+    @classmethod
+    def auth(cls, settings: Any) -> tuple[dict[str, str], dict[str, str]]:
+        """The client id as header and as the (secret) ``client_id`` query parameter."""
+        return {"simkl-api-key": settings.client_id}, {"client_id": settings.client_id}
+
+    def _get(self, path: str, params: dict[str, Any] | None = None, **kw: Any) -> Response | None:
+        """GET with the app's name and version, as Simkl asks of every request."""
+        return self.client.get(path, {**(params or {}), **APP}, **kw)
+
+    # -- search ------------------------------------------------------------------------
+
+    def search(self, query: Query) -> list[Candidate]:
+        """Movies from ``/search/movie``; shows from ``/search/tv`` then ``/search/anime``.
+
+        With the year hint first; without it when that finds nothing (a Prime year can
+        be a re-release's or a later season's).
+        """
+        title = query.title.strip()
+        if not title:
+            return []
+        endpoints = ("movie",) if query.kind == "movie" else ("tv", "anime")
+        found = self._search_all(endpoints, title, query.year)
+        if not found and query.year is not None:
+            found = self._search_all(endpoints, title, None)
+        return found
+
+    def _search_all(
+        self, endpoints: tuple[str, ...], title: str, year: int | None
+    ) -> list[Candidate]:
+        """Candidates of every endpoint, in order, each Simkl id once."""
+        out: list[Candidate] = []
+        seen: set[int] = set()
+        for endpoint in endpoints:
+            for candidate in self._search(endpoint, title, year):
+                simkl = candidate.ids.simkl
+                if simkl is not None and simkl in seen:
+                    continue
+                if simkl is not None:
+                    seen.add(simkl)
+                out.append(candidate)
+        return out
+
+    def _search(self, endpoint: str, title: str, year: int | None) -> list[Candidate]:
+        params: dict[str, Any] = {"q": title, "limit": SEARCH_LIMIT, "extended": "full"}
+        if year is not None:
+            params["year"] = year
+        response = self._get(f"/search/{endpoint}", params, kind="search")
+        if response is None or response.data is None:
+            return []
+        if not isinstance(response.data, list):
+            raise BadResponse(self.name, f"/search/{endpoint} did not answer a list")
+        # A movie search answers movies; an anime search anime; a tv row may say "anime".
+        forced = ENDPOINT_KINDS.get(endpoint)
+        out = []
+        for item in response.data:
+            candidate = self._candidate(item, forced)
+            if candidate is not None:
+                out.append(candidate)
+        return out
+
+    def _candidate(self, item: Any, kind: MediaKind | None = None) -> Candidate | None:
+        """A search row or a record as a candidate; None without a title or a Simkl id.
+
+        ``kind`` is the endpoint's kind when it has one; else the row's ``endpoint_type``
+        or ``type`` tells (``tv`` when neither does).
+        """
+        if not isinstance(item, dict):
+            return None
+        ids = parse_ids(item.get("ids"))
+        title = _text(item.get("title")) or _text(item.get("title_en"))
+        if ids.simkl is None or title is None:
+            return None
+        kind = kind or _kind(item.get("endpoint_type"), item.get("type")) or "tv"
+        rank = item.get("rank")
+        popularity = 0.0
+        if isinstance(rank, int | float) and not isinstance(rank, bool) and rank > 0:
+            popularity = 1.0 / rank  # rank 1 is the most popular
+        return Candidate(
+            provider=self.name, title=title, kind=kind, year=year_of(item.get("year")),
+            ids=ids, titles=_titles(item), popularity=popularity,
+            status=_text(item.get("status")),
+        )  # fmt: skip
+
+    # -- lookup ------------------------------------------------------------------------
+
+    def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
+        """The Simkl record of a work known by any id: ``/search/id``, then the record."""
+        found: Candidate | None = None
+        if ids.simkl is not None:
+            simkl, found_kind = ids.simkl, kind
+        else:
+            found = self._find(ids, kind)
+            if found is None or found.ids.simkl is None:
+                return None
+            simkl, found_kind = found.ids.simkl, found.kind
+        record = self._record(simkl, found_kind)
+        if record is None and found is None and found_kind == "tv":
+            record = self._record(simkl, "anime")  # an anime known to us only as a show
+        return record or found
+
+    def _find(self, ids: Ids, kind: MediaKind) -> Candidate | None:
+        """The work behind the first external id Simkl knows (IMDb, TMDB, TVDB, MAL)."""
+        tries: list[dict[str, Any]] = []
+        if imdb_id(ids.imdb):
+            tries.append({"imdb": ids.imdb})
+        if ids.tmdb is not None:
+            tries.append({"tmdb": ids.tmdb, "type": "movie" if kind == "movie" else "show"})
+        if ids.tvdb is not None:
+            tries.append({"tvdb": ids.tvdb})
+        if ids.mal is not None:
+            tries.append({"mal": ids.mal})
+        for params in tries:
+            response = self._get("/search/id", params, kind="lookup")
+            if response is None or response.data is None:
+                continue
+            data = response.data
+            if isinstance(data, dict):
+                data = [data]
+            if not isinstance(data, list):
+                raise BadResponse(self.name, "/search/id did not answer a list")
+            hits = [c for c in map(self._candidate, data) if c is not None]
+            if hits:
+                # An id shared by a movie and a show: the one of the kind asked for.
+                same = [c for c in hits if (c.kind == "movie") == (kind == "movie")]
+                return (same or hits)[0]
+        return None
+
+    def _record(self, simkl: int, kind: MediaKind) -> Candidate | None:
+        """``GET /movies/{id}`` | ``/tv/{id}`` | ``/anime/{id}`` as a candidate."""
+        response = self._get(f"{RECORD_PATHS[kind]}/{simkl}", kind="lookup")
+        if response is None or response.data is None:
+            return None
+        if not isinstance(response.data, dict):
+            raise BadResponse(self.name, f"{RECORD_PATHS[kind]}/{{id}} is not an object")
+        item = dict(response.data)
+        ids = item.get("ids")
+        if isinstance(ids, dict) and not (ids.get("simkl") or ids.get("simkl_id")):
+            item["ids"] = {**ids, "simkl": simkl}
+        elif not isinstance(ids, dict):
+            item["ids"] = {"simkl": simkl}
+        return self._candidate(item, kind)
+
+    # -- episodes ----------------------------------------------------------------------
+
+    def season_episodes(self, ids: Ids, season: int) -> dict[int, str] | None:
+        """Episode number → title of one season, from ``/tv/episodes/{simkl}``."""
+        if ids.simkl is None:
+            return None
+        response = self._get(f"/tv/episodes/{ids.simkl}", kind="episodes")
+        if response is None or response.data is None:
+            return None
+        if not isinstance(response.data, list):
+            raise BadResponse(self.name, "/tv/episodes did not answer a list")
+        out: dict[int, str] = {}
+        for item in response.data:
+            if not isinstance(item, dict) or item.get("type", "episode") != "episode":
+                continue  # specials carry no season / episode
+            number = _number(item.get("episode"))
+            title = _text(item.get("title"))
+            if _number(item.get("season")) == season and number is not None and title:
+                out[number] = title
+        return out
+
+    def probe(self) -> None:
+        """One uncached ``/search/id``: a wrong client id answers 401 / 403 / 412."""
+        self._get("/search/id", {"imdb": PROBE_ID}, kind="lookup", cache=False)

@@ -1,0 +1,219 @@
+"""TMDB v3: localized search, external ids, and season episode titles.
+
+TMDB matches localized titles when asked in the user's language (``Der Pate`` with
+``language=de``) and carries the original title beside the localized one. Movies
+have ``title`` / ``original_title`` / ``release_date``, shows ``name`` /
+``original_name`` / ``first_air_date``; neither is required of the other (an earlier
+tool required both and parsed nothing). The key is a v4 read access token (Bearer
+header) or a v3 ``api_key`` query parameter.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from pv2simkl.models import Ids
+from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.http import BadResponse
+from pv2simkl.providers.imdb import PROBE_ID, imdb_id
+
+log = logging.getLogger(__name__)
+
+ANIMATION = 16  # TMDB genre id
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string, or None for anything else."""
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _is_anime(item: dict[str, Any]) -> bool:
+    """A Japanese animated show: ``original_language == "ja"`` and genre 16."""
+    genres = item.get("genre_ids")
+    if not isinstance(genres, list):
+        raw = item.get("genres")  # the detail records carry [{id, name}]
+        genres = [g.get("id") for g in raw if isinstance(g, dict)] if isinstance(raw, list) else []
+    return item.get("original_language") == "ja" and ANIMATION in genres
+
+
+class Tmdb(Provider):
+    """TMDB API v3."""
+
+    name: ClassVar[str] = "tmdb"
+    needs: ClassVar[tuple[str, ...]] = ("token", "api_key")  # either one is enough
+
+    @classmethod
+    def missing(cls, settings: Any) -> list[str]:
+        """Nothing when a token or an api_key is set; else the pair, as one hint."""
+        if getattr(settings, "token", "") or getattr(settings, "api_key", ""):
+            return []
+        return ["token or api_key"]
+
+    @classmethod
+    def auth(cls, settings: Any) -> tuple[dict[str, str], dict[str, str]]:
+        """``Authorization: Bearer <token>`` when a token is set, else ``?api_key=``."""
+        if getattr(settings, "token", ""):
+            return {"Authorization": f"Bearer {settings.token}"}, {}
+        return {}, {"api_key": settings.api_key}
+
+    # -- search ------------------------------------------------------------------------
+
+    def search(self, query: Query) -> list[Candidate]:
+        """``/search/movie`` (``year``) or ``/search/tv`` (``first_air_date_year``).
+
+        With a year hint first; without it when that finds nothing (a Prime year can be
+        a re-release or a later season's). ``language`` makes TMDB match and answer
+        the localized title.
+        """
+        title = query.title.strip()
+        if not title:
+            return []
+        movie = query.kind == "movie"
+        params: dict[str, Any] = {
+            "query": title, "include_adult": "false", "language": query.language or None,
+            ("year" if movie else "first_air_date_year"): query.year,
+        }  # fmt: skip
+        path = "/search/movie" if movie else "/search/tv"
+        found = self._search(path, params, movie)
+        if not found and query.year is not None:
+            params["year" if movie else "first_air_date_year"] = None
+            found = self._search(path, params, movie)
+        return found
+
+    def _search(self, path: str, params: dict[str, Any], movie: bool) -> list[Candidate]:
+        response = self.client.get(path, params, kind="search")
+        if response is None:
+            return []
+        data = response.data
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list):
+            raise BadResponse(self.name, f"{path} answered no list of results")
+        out = []
+        for item in results:
+            candidate = self._candidate(item, "movie" if movie else "tv")
+            if candidate is not None:
+                out.append(candidate)
+        return out
+
+    def _candidate(self, item: Any, kind: MediaKind) -> Candidate | None:
+        """A search, ``/find`` or detail row; None without an id or a title."""
+        if not isinstance(item, dict):
+            return None
+        tmdb = int_or_none(item.get("id"))
+        title = _text(item.get("title")) or _text(item.get("name"))
+        original = _text(item.get("original_title")) or _text(item.get("original_name"))
+        title = title or original
+        if tmdb is None or title is None:
+            return None
+        if kind == "tv" and _is_anime(item):
+            kind = "anime"
+        date = item.get("release_date") or item.get("first_air_date")
+        popularity = item.get("popularity")
+        ok_number = isinstance(popularity, int | float) and not isinstance(popularity, bool)
+        return Candidate(
+            provider=self.name, title=title, kind=kind, year=year_of(date), ids=Ids(tmdb=tmdb),
+            titles=[title] + ([original] if original and original != title else []),
+            popularity=float(popularity) if ok_number else 0.0,
+        )  # fmt: skip
+
+    # -- lookup ------------------------------------------------------------------------
+
+    def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
+        """IMDb and TVDB ids of a TMDB id; or the TMDB id of an IMDb (or TVDB) id.
+
+        TMDB ids are not unique across movies and shows: ``kind`` picks the path. An
+        ``anime`` may be a film or a series, so it is found by its IMDb id when known
+        (``/find`` names the bucket); by its TMDB id alone it is taken for a series.
+        """
+        tt = imdb_id(ids.imdb)
+        if ids.tmdb is not None and not (kind == "anime" and tt is not None):
+            return self._external(ids.tmdb, kind)
+        if tt is not None:
+            return self._find(tt, "imdb_id", kind)
+        if ids.tvdb is not None and kind != "movie":
+            return self._find(str(ids.tvdb), "tvdb_id", kind)
+        return None
+
+    def _external(
+        self, tmdb: int, kind: MediaKind, base: Candidate | None = None
+    ) -> Candidate | None:
+        """``/{movie|tv}/{id}/external_ids`` merged into ``base`` (or a bare candidate)."""
+        path = f"/movie/{tmdb}/external_ids" if kind == "movie" else f"/tv/{tmdb}/external_ids"
+        response = self.client.get(path, kind="lookup")
+        if response is None:
+            return base
+        data = response.data
+        if not isinstance(data, dict):
+            raise BadResponse(self.name, "external_ids is not an object")
+        out = base or Candidate(provider=self.name, title="", kind=kind, ids=Ids(tmdb=tmdb))
+        out.ids.imdb = imdb_id(data.get("imdb_id")) or out.ids.imdb
+        if kind != "movie":
+            out.ids.tvdb = int_or_none(data.get("tvdb_id")) or out.ids.tvdb
+        return out
+
+    def _find(self, external: str, source: str, kind: MediaKind) -> Candidate | None:
+        """``/find/{id}?external_source=``: the movie, the show, or an episode's show."""
+        response = self.client.get(f"/find/{external}", {"external_source": source}, kind="lookup")
+        if response is None:
+            return None
+        data = response.data
+        if not isinstance(data, dict):
+            raise BadResponse(self.name, "/find is not an object")
+
+        def bucket(name: str) -> list[Any]:
+            value = data.get(name)
+            return value if isinstance(value, list) else []
+
+        buckets = {"movie": ["movie_results"], "tv": ["tv_results"]}.get(
+            kind, ["tv_results", "movie_results"]
+        )
+        for name in buckets:
+            for item in bucket(name):
+                found = self._candidate(item, "movie" if name == "movie_results" else "tv")
+                if found is None:
+                    continue
+                if source == "imdb_id":
+                    found.ids.imdb = external
+                else:
+                    found.ids.tvdb = int_or_none(external)
+                if found.kind == "movie":
+                    return found  # a film's /find row has all TMDB knows but its imdb id
+                return self._external(found.ids.tmdb, found.kind, found)  # type: ignore[arg-type]
+        if kind == "movie":
+            return None
+        for item in bucket("tv_episode_results"):
+            # An episode's tt-id: its series is the work (its own tt-id comes from external_ids).
+            show = int_or_none(item.get("show_id")) if isinstance(item, dict) else None
+            if show is not None:
+                return self._external(show, kind)
+        return None
+
+    # -- episodes ----------------------------------------------------------------------
+
+    def season_episodes(self, ids: Ids, season: int) -> dict[int, str] | None:
+        """Episode number → name of one season, from ``/tv/{id}/season/{n}``."""
+        if ids.tmdb is None:
+            return None
+        response = self.client.get(f"/tv/{ids.tmdb}/season/{int(season)}", kind="episodes")
+        if response is None:
+            return None
+        data = response.data
+        episodes = data.get("episodes") if isinstance(data, dict) else None
+        if not isinstance(episodes, list):
+            raise BadResponse(self.name, "season answer has no list of episodes")
+        out: dict[int, str] = {}
+        for item in episodes:
+            if not isinstance(item, dict) or isinstance(item.get("episode_number"), bool):
+                continue
+            number = int_or_none(item.get("episode_number"))
+            title = _text(item.get("name"))
+            if number is not None and title:
+                out[number] = title
+        return out
+
+    def probe(self) -> None:
+        """One uncached ``/find`` by IMDb id: a bad key answers 401."""
+        self.client.get(
+            f"/find/{PROBE_ID}", {"external_source": "imdb_id"}, kind="lookup", cache=False
+        )

@@ -1,0 +1,268 @@
+"""TheTVDB v4 (``api4.thetvdb.com/v4``): search with aliases and translations, remote ids.
+
+TVDB wants a Bearer token from ``POST /login`` (``{"apikey", "pin"?}``) that lasts a
+month. The token is kept on the client for every thread and in the response cache
+(``tvdb-token``, 25 days) so that the next run does not log in again; an earlier tool
+logged in before every call. A data call answered 401 logs in once more and is retried
+once (the token expired or belongs to another key); a second 401 is the caller's.
+Remote ids are matched on ``sourceName`` (``IMDB``, ``TheMovieDB.com``), never on the
+integer ``type``, whose values for TMDB disagree between sources.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, ClassVar
+
+from pv2simkl.config import ProviderSettings
+from pv2simkl.models import Ids
+from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.http import BadResponse, HttpClient, Response, Unauthorized
+from pv2simkl.providers.imdb import imdb_id
+
+log = logging.getLogger(__name__)
+
+TOKEN_KEY = "tvdb-token"  # its key in the response cache
+TOKEN_DAYS = 25.0  # a token lasts a month; renew a little early
+SEARCH_LIMIT = 10
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string, or None for anything else."""
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _tvdb_id(item: dict[str, Any]) -> int | None:
+    """``tvdb_id`` (``"81189"``), else ``id`` as an int or as ``"series-81189"``."""
+    found = int_or_none(item.get("tvdb_id"))
+    if found is not None:
+        return found
+    raw = item.get("id")
+    if isinstance(raw, str) and "-" in raw:
+        raw = raw.rsplit("-", 1)[1]
+    return None if isinstance(raw, bool) else int_or_none(raw)
+
+
+def remote_ids(raw: Any) -> Ids:
+    """``remote_ids`` / ``remoteIds`` (``[{id, type, sourceName}]``) → IMDb and TMDB ids."""
+    ids = Ids()
+    if not isinstance(raw, list):
+        return ids
+    for entry in raw:
+        if not isinstance(entry, dict) or not isinstance(entry.get("sourceName"), str):
+            continue
+        source = entry["sourceName"].strip().lower()
+        if source == "imdb" and ids.imdb is None:
+            ids.imdb = imdb_id(entry.get("id"))
+        elif source == "themoviedb.com" and ids.tmdb is None:
+            ids.tmdb = int_or_none(entry.get("id"))
+    return ids
+
+
+def _names(item: dict[str, Any]) -> list[str]:
+    """Name, English / other translations and aliases (strings or ``{language, name}``)."""
+    raw: list[Any] = [item.get("name"), item.get("title"), item.get("name_translated")]
+    translations = item.get("translations")
+    if isinstance(translations, dict):
+        raw += list(translations.values())
+    aliases = item.get("aliases")
+    if isinstance(aliases, list):
+        raw += [a.get("name") if isinstance(a, dict) else a for a in aliases]
+    out: list[str] = []
+    for name in raw:
+        text = _text(name)
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def _kind(item: dict[str, Any], asked: MediaKind) -> MediaKind:
+    """The path or search type decides movie or series; a series of genre "Anime" is anime."""
+    if asked == "movie":
+        return "movie"
+    genres = item.get("genres")
+    names = genres if isinstance(genres, list) else []
+    names = [g.get("name") if isinstance(g, dict) else g for g in names]
+    anime = any(isinstance(n, str) and n.strip().lower() == "anime" for n in names)
+    return "anime" if anime else "tv"
+
+
+def _status(value: Any) -> str | None:
+    """``"Ended"`` or ``{"name": "Ended", …}`` in Simkl's words: ended, airing, tba."""
+    if isinstance(value, dict):
+        value = value.get("name")
+    text = _text(value)
+    if text is None:
+        return None
+    return {"continuing": "airing", "upcoming": "tba"}.get(text.lower(), text.lower())
+
+
+class Tvdb(Provider):
+    """TheTVDB API v4, with its login token kept across calls, threads and runs."""
+
+    name: ClassVar[str] = "tvdb"
+    needs: ClassVar[tuple[str, ...]] = ("api_key",)
+
+    def __init__(self, settings: ProviderSettings, client: HttpClient):
+        super().__init__(settings, client)
+        self._token: str | None = None
+        self._lock = threading.Lock()  # one login at a time, for every thread
+
+    # -- the token ---------------------------------------------------------------------
+
+    def _use(self, token: str) -> None:
+        self._token = token
+        self.client.set_header("Authorization", f"Bearer {token}")
+
+    def _login(self) -> str:
+        """``POST /login``; the token goes on the client and into the cache. Lock held."""
+        body: dict[str, str] = {"apikey": self.settings.api_key}  # type: ignore[attr-defined]
+        pin = getattr(self.settings, "pin", "")
+        if pin:
+            body["pin"] = pin
+        response = self.client.request("POST", "/login", json_body=body, cache=False)
+        data = response.data if response is not None else None
+        token = data.get("data") if isinstance(data, dict) else None
+        token = token.get("token") if isinstance(token, dict) else None
+        if not isinstance(token, str) or not token:
+            raise BadResponse(self.name, "login answered no token")
+        self._use(token)
+        if self.client.cache is not None:
+            self.client.cache.put(TOKEN_KEY, self.name, token, TOKEN_DAYS)
+        log.debug("tvdb: logged in")
+        return token
+
+    def _ensure_token(self) -> str | None:
+        """The token in use: this run's, the cached one, or a new login."""
+        with self._lock:
+            if self._token:
+                return self._token
+            if self.client.cache is not None:
+                hit, value = self.client.cache.get(TOKEN_KEY)
+                if hit and isinstance(value, str) and value:
+                    self._use(value)
+                    return value
+            if self.client.offline:
+                return None  # cached answers only: no login, no token needed
+            return self._login()
+
+    def _get(self, path: str, params: dict[str, Any] | None = None, *, kind: str) -> Any:
+        """GET with the token; on 401 one new login and one retry. The answer's ``data``."""
+        token = self._ensure_token()
+        try:
+            response = self.client.get(path, params, kind=kind)
+        except Unauthorized:
+            with self._lock:
+                if self._token == token:  # no other thread renewed it meanwhile
+                    self._token = None
+                    self._login()
+            response = self.client.get(path, params, kind=kind)
+        return self._data(response, path)
+
+    def _data(self, response: Response | None, path: str) -> Any:
+        """``{"status": "success", "data": …}`` → data; None for 404."""
+        if response is None:
+            return None
+        if not isinstance(response.data, dict) or "data" not in response.data:
+            raise BadResponse(self.name, f"{path} answered no data object")
+        return response.data["data"]
+
+    # -- search ------------------------------------------------------------------------
+
+    def search(self, query: Query) -> list[Candidate]:
+        """``/search?query=&type=series|movie&year=``; without the year if that finds none."""
+        title = query.title.strip()
+        if not title:
+            return []
+        kind: MediaKind = "movie" if query.kind == "movie" else "tv"
+        params: dict[str, Any] = {
+            "query": title, "type": "movie" if kind == "movie" else "series",
+            "year": query.year, "limit": SEARCH_LIMIT,
+        }  # fmt: skip
+        found = self._search(params, kind)
+        if not found and query.year is not None:
+            found = self._search({**params, "year": None}, kind)
+        return found
+
+    def _search(self, params: dict[str, Any], kind: MediaKind) -> list[Candidate]:
+        data = self._get("/search", params, kind="search")
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise BadResponse(self.name, "/search answered no list")
+        out = []
+        for item in data:
+            candidate = self._candidate(item, kind)
+            if candidate is not None:
+                out.append(candidate)
+        return out
+
+    def _candidate(self, item: Any, kind: MediaKind) -> Candidate | None:
+        """A search result or an extended record; None without an id or a name."""
+        if not isinstance(item, dict):
+            return None
+        tvdb = _tvdb_id(item)
+        names = _names(item)
+        if tvdb is None or not names:
+            return None
+        ids = remote_ids(item.get("remote_ids") or item.get("remoteIds"))
+        ids.tvdb = tvdb
+        year = year_of(item.get("year")) or year_of(item.get("first_air_time"))
+        year = year or year_of(item.get("firstAired"))
+        return Candidate(
+            provider=self.name, title=names[0], kind=_kind(item, kind), year=year, ids=ids,
+            titles=names, status=_status(item.get("status")),
+        )  # fmt: skip
+
+    # -- lookup ------------------------------------------------------------------------
+
+    def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
+        """IMDb / TMDB ids of a TVDB id (extended record), or the TVDB id of an IMDb id."""
+        if ids.tvdb is not None:
+            return self._extended(ids.tvdb, kind)
+        tt = imdb_id(ids.imdb)
+        if tt is None:
+            return None
+        data = self._get(f"/search/remoteid/{tt}", kind="lookup")
+        if data is None:
+            return None
+        if not isinstance(data, list):
+            raise BadResponse(self.name, "/search/remoteid answered no list")
+        wanted = ("movie",) if kind == "movie" else ("series", "episode")
+        for entry in data:
+            if not isinstance(entry, dict):
+                continue
+            for key in wanted:
+                record = entry.get(key)
+                if not isinstance(record, dict):
+                    continue
+                found = int_or_none(record.get("seriesId")) if key == "episode" else None
+                found = found or _tvdb_id(record)
+                if found is None:
+                    continue
+                full = self._extended(found, kind)
+                if full is None:
+                    full = self._candidate(record, kind)
+                if full is not None and key != "episode":
+                    full.ids.imdb = full.ids.imdb or tt
+                return full
+        return None
+
+    def _extended(self, tvdb: int, kind: MediaKind) -> Candidate | None:
+        """``/series/{id}/extended`` (or ``/movies/{id}/extended``) as a candidate."""
+        path = f"/movies/{tvdb}/extended" if kind == "movie" else f"/series/{tvdb}/extended"
+        data = self._get(path, {"short": "true"}, kind="lookup")
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise BadResponse(self.name, f"{path} answered no object")
+        found = self._candidate({**data, "id": data.get("id", tvdb)}, kind)
+        if found is not None:
+            found.ids.tvdb = tvdb
+        return found
+
+    def probe(self) -> None:
+        """A fresh login: it checks the key (and pin) and nothing else."""
+        with self._lock:
+            self._login()

@@ -1,0 +1,154 @@
+"""MyAnimeList and Jikan providers against their mocks: anime search, MAL ids, failures."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from provider_support import all_records, assert_no_secret
+
+from fixtures.mock_services import MockServices
+from pv2simkl.models import Ids
+from pv2simkl.providers.base import Query
+from pv2simkl.providers.http import Unauthorized, Unavailable
+
+# -- MyAnimeList ---------------------------------------------------------------------------
+
+
+def test_mal_search_show(make, mock: MockServices) -> None:
+    found = make("mal").search(Query("Berserk", "show"))
+    assert [c.ids.mal for c in found] == [33]
+    assert found[0].kind == "anime" and found[0].year == 1997 and found[0].status == "ended"
+    assert {"Kenpuu Denki Berserk", "Berserk", "剣風伝奇ベルセルク"} <= set(found[0].titles)
+    sent = mock.requests("mal")[-1]
+    assert sent.headers["x-mal-client-id"] and sent.query["limit"] == "10"
+    assert set(sent.query["fields"].split(",")) >= {"alternative_titles", "start_date",
+                                                    "media_type", "status"}  # fmt: skip
+
+
+def test_mal_movie_query_keeps_films_only(make) -> None:
+    mal = make("mal")
+    film = mal.search(Query("Spirited Away", "movie"))
+    assert [c.ids.mal for c in film] == [199] and film[0].status == "released"
+    assert mal.search(Query("Spirited Away", "show")) == []  # a film is no show
+    assert mal.search(Query("Berserk", "movie")) == []
+    assert [c.ids.mal for c in mal.search(Query("千と千尋の神隠し", "movie"))] == [199]
+
+
+def test_mal_short_query_sends_nothing(make, mock: MockServices) -> None:
+    assert make("mal").search(Query("Up", "movie")) == []
+    assert make("mal").search(Query("  ab ", "show")) == []
+    assert mock.count("mal") == 0
+
+
+def test_mal_has_no_lookup(make, mock: MockServices) -> None:
+    assert make("mal").lookup(Ids(mal=33), "anime") is None
+    assert mock.count("mal") == 0
+
+
+def test_mal_bad_client_id(make, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    mal = make("mal", client_id="wrong-mal-id-7")
+    with pytest.raises(Unauthorized) as err:
+        mal.search(Query("Berserk", "show"))
+    assert "wrong-mal-id-7" not in str(err.value)
+    assert mal.check() == "bad key" and make("mal").check() == "ok"
+    assert all("wrong-mal-id-7" not in m for m in all_records(caplog))
+
+
+def test_mal_dos_detected_is_retried_not_a_bad_key(make, catalog) -> None:
+    # MyAnimeList answers "too fast" with 403 "DoS detected": a wait and a retry, not a key error.
+    with MockServices(catalog, limits={"mal": [(1, 1.0)]}) as own:
+        mal = make("mal", on=own, limits="")
+        assert mal.search(Query("Berserk", "show"))
+        assert mal.search(Query("Spirited Away", "movie"))
+        assert own.count("mal", status=403) >= 1
+
+
+def test_mal_faults(make, mock: MockServices) -> None:
+    mal = make("mal", attempts=3, limits="")  # no limiter wait: only the faults matter
+    mock.fault("mal", "502", times=2)
+    assert mal.search(Query("Berserk", "show"))
+    mock.fault("mal", "malformed-json", times=3)
+    with pytest.raises(Unavailable):
+        mal.search(Query("Spirited Away", "movie"))
+    mock.fault("mal", "empty")
+    assert mal.search(Query("Berserk", "show")) == []
+
+
+def test_mal_cached(make, mock: MockServices) -> None:
+    first = make("mal", cached=True).search(Query("Berserk", "show"))
+    sent = mock.count("mal")
+    assert make("mal", cached=True).search(Query("Berserk", "show")) == first
+    assert mock.count("mal") == sent
+
+
+# -- Jikan ---------------------------------------------------------------------------------
+
+
+def test_jikan_search_show_and_film(make, mock: MockServices) -> None:
+    jikan = make("jikan")
+    show = jikan.search(Query("Berserk", "show"))
+    assert [c.ids.mal for c in show] == [33] and show[0].kind == "anime"
+    assert show[0].year == 1997 and show[0].status == "ended"
+    assert {"Kenpuu Denki Berserk", "Berserk", "剣風伝奇ベルセルク"} <= set(show[0].titles)
+    film = jikan.search(Query("Chihiros Reise ins Zauberland", "movie"))
+    assert [c.ids.mal for c in film] == [199]
+    assert film[0].year == 2001  # from aired.from: Jikan's year is null for films
+    assert jikan.search(Query("Spirited Away", "show")) == []
+    assert mock.requests("jikan")[-1].query == {"q": "Spirited Away", "limit": "10"}
+
+
+def test_jikan_lookup_by_mal_id(make, mock: MockServices) -> None:
+    jikan = make("jikan")
+    found = jikan.lookup(Ids(mal=199), "anime")
+    assert found is not None and found.ids.mal == 199 and "Spirited Away" in found.titles
+    assert mock.requests("jikan")[-1].path == "/anime/199"
+    assert jikan.lookup(Ids(mal=424242), "anime") is None
+    assert jikan.lookup(Ids(imdb="tt0245429"), "movie") is None
+    assert mock.count("jikan") == 2
+
+
+def test_jikan_rate_limit_429_is_retried(make, catalog) -> None:
+    # The real limit (3/s): a client without its own limiter meets 429 + Retry-After.
+    with MockServices(catalog) as own:
+        jikan = make("jikan", on=own, limits="", attempts=6)
+        titles = ["Berserk", "Spirited Away", "Kenpuu Denki Berserk", "千と千尋の神隠し", "Sen to"]
+        found = [jikan.search(Query(t, "show")) for t in titles]
+        assert own.count("jikan", status=429) >= 1
+    assert all(found[i] for i in (0, 2)) and jikan.client.stats.throttled >= 1
+
+
+def test_jikan_own_limiter_avoids_429(make, catalog) -> None:
+    with MockServices(catalog) as own:
+        jikan = make("jikan", on=own)  # limits "3/1, 60/60" from the settings
+        for title in ["Berserk", "Spirited Away", "Kenpuu", "Sen to Chihiro"]:
+            jikan.search(Query(title, "show"))
+        assert own.count("jikan", status=429) == 0 and own.count("jikan") == 4
+
+
+def test_jikan_faults(make, mock: MockServices) -> None:
+    jikan = make("jikan", attempts=3, limits="")  # no limiter wait: only the faults matter
+    mock.fault("jikan", "500", times=2)
+    assert jikan.search(Query("Berserk", "show"))
+    mock.fault("jikan", "malformed-json", times=3)
+    with pytest.raises(Unavailable):
+        jikan.search(Query("Berserk", "show"))
+    mock.fault("jikan", "empty")
+    assert jikan.search(Query("Berserk", "show")) == []
+
+
+def test_jikan_cached(make, mock: MockServices) -> None:
+    make("jikan", cached=True).lookup(Ids(mal=33), "anime")
+    sent = mock.count("jikan")
+    assert make("jikan", cached=True).lookup(Ids(mal=33), "anime") is not None
+    assert mock.count("jikan") == sent
+
+
+def test_no_secret_in_errors_or_logs(make, mock: MockServices, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    make("mal").search(Query("Berserk", "show"))
+    mock.fault("mal", "500", times=2)
+    with pytest.raises(Unavailable) as err:
+        make("mal", attempts=2).search(Query("Berserk", "show"))
+    assert_no_secret([str(err.value), *all_records(caplog)])
