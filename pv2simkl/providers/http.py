@@ -233,6 +233,7 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.limiter = RateLimiter(limits)
         self.breaker = CircuitBreaker()
+        self._refused = 0
         self.cache = cache
         self.offline = offline
         self.attempts = max(1, attempts)
@@ -285,12 +286,22 @@ class HttpClient:
             raise Unavailable(self.provider, "paused for this run after repeated failures")
         try:
             response = self._send(method, path, params, json_body, ok)
+        except Unauthorized:
+            # Refused twice in a row (once may be an expired token, renewed by the provider):
+            # the key will not work on the next call either.
+            self._refused += 1
+            if self._refused >= 2 and not self.breaker.opened:
+                self.breaker.opened = True
+                log.warning("%s refused the key: it is off for this run; see `pv2simkl doctor`",
+                            self.provider)  # fmt: skip
+            raise
         except ProviderError:
             if self.breaker.failure():
                 log.warning("%s keeps failing: it is left out for the rest of this run",
                             self.provider)  # fmt: skip
             raise
         self.breaker.success()
+        self._refused = 0
         if key:
             if response is None:
                 self.cache.put(key, self.provider, None, TTL_DAYS["negative"])

@@ -1,8 +1,9 @@
 """Any JSON at all, in place of each service's answer: only ProviderError ever escapes.
 
 A real server (pytest-httpserver) answers every path with a JSON value Hypothesis
-builds from the field names the providers read, nested and typed at random (a list
-where an object belongs, a string id, ``true`` as an episode number …). Each
+builds from the documented answers of all seven services: keys dropped at random, any
+node swapped for junk (a list where an object belongs, a number for a title, ``true``
+as an episode number …). Each
 provider's calls must then return what they promise (candidates with int ids and
 ``tt…`` IMDb ids, a dict of int → str, None) or raise a :class:`ProviderError`.
 """
@@ -26,19 +27,6 @@ from pv2simkl.providers import provider_class
 from pv2simkl.providers.base import Candidate, Provider, Query
 from pv2simkl.providers.http import HttpClient, ProviderError
 
-# Field names the providers look for, so that random answers reach deep into parsing.
-FIELDS = [
-    "results", "data", "node", "ids", "simkl", "simkl_id", "tmdb", "tvdb", "imdb", "mal",
-    "title", "name", "original_title", "original_name", "year", "release_date",
-    "first_air_date", "genre_ids", "original_language", "popularity", "all_titles",
-    "endpoint_type", "type", "status", "season", "episode", "episodes", "episode_number",
-    "movie_results", "tv_results", "tv_episode_results", "show_id", "imdb_id", "tvdb_id",
-    "id", "remote_ids", "remoteIds", "sourceName", "aliases", "translations", "genres",
-    "alternative_titles", "synonyms", "en", "ja", "start_date", "media_type", "mal_id",
-    "titles", "title_english", "aired", "from", "members", "primaryTitle", "startYear",
-    "rating", "voteCount", "Search", "Response", "Error", "Title", "Year", "imdbID", "Type",
-    "seriesID", "rank", "series", "movie",
-]  # fmt: skip
 SCALARS = (
     st.none() | st.booleans() | st.integers(-5, 3_000_000) | st.floats(allow_nan=False)
     | st.sampled_from(["", "tt0903747", "2008-01-20", "1997", "movie", "tv", "anime",
@@ -47,10 +35,76 @@ SCALARS = (
 JSON = st.recursive(
     SCALARS,
     lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(FIELDS), inner, max_size=5)
-    ),
-    max_leaves=25,
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["id", "title", "data", "ids", "results"]), inner, max_size=3
+        )
+    ),  # fmt: skip
+    max_leaves=10,
 )
+
+
+class Alt:
+    """One of several shapes at one place (TheTVDB's ``data`` is a list or an object)."""
+
+    def __init__(self, *options: Any):
+        self.options = options
+
+
+def shaped(skeleton: Any) -> st.SearchStrategy[Any]:
+    """Answers like ``skeleton``: keys dropped at random, any node swapped for junk."""
+    if isinstance(skeleton, Alt):
+        return st.one_of(*(shaped(o) for o in skeleton.options))
+    if isinstance(skeleton, dict):
+        right = st.fixed_dictionaries({}, optional={k: shaped(v) for k, v in skeleton.items()})
+    elif isinstance(skeleton, list):
+        right = st.lists(st.one_of(*(shaped(x) for x in skeleton)), max_size=3)
+    else:
+        right = st.just(skeleton)
+    return st.one_of(right, right, right, JSON)  # mostly the documented shape
+
+
+IDS = {"simkl_id": 1, "simkl": 1, "tmdb": "3", "imdb": "tt0000004", "tvdb": "2", "mal": "5"}
+SIMKL = {"title": "Dune", "year": 2021, "endpoint_type": "movies", "type": "anime", "ids": IDS,
+         "all_titles": ["Der Wüstenplanet", {"title": "x"}], "status": "ended", "rank": 3,
+         "title_en": "Dune", "season": 1, "episode": 1}  # fmt: skip
+TMDB = {"id": 3, "title": "Dune", "name": "Dune", "original_title": "x", "original_name": "x",
+        "release_date": "2021-09-15", "first_air_date": "2021-09-15", "genre_ids": [16],
+        "original_language": "ja", "popularity": 1.5, "show_id": 3, "episode_number": 1,
+        "genres": [{"id": 16}]}  # fmt: skip
+REMOTE = [{"id": "tt0000004", "sourceName": "IMDB"}, {"id": "3", "sourceName": "TheMovieDB.com"}]
+TVDB = {"tvdb_id": "2", "id": Alt("series-2", 2), "name": "Dune", "year": "2008",
+        "aliases": ["a", {"language": "eng", "name": "b"}], "translations": {"eng": "x"},
+        "remote_ids": REMOTE, "remoteIds": REMOTE, "type": "series",
+        "status": Alt("Ended", {"name": "Continuing"}), "genres": [{"name": "Anime"}, "Anime"],
+        "firstAired": "2008-01-20"}  # fmt: skip
+MAL = {"node": {"id": 5, "title": "Berserk", "start_date": "1997-10", "media_type": "tv",
+                "alternative_titles": {"synonyms": ["s"], "en": "e", "ja": "j"},
+                "status": "finished_airing"}}  # fmt: skip
+JIKAN = {"mal_id": 5, "title": "Berserk", "titles": [{"type": "Default", "title": "x"}],
+         "title_english": "e", "title_synonyms": ["s"], "year": 1997, "type": "TV",
+         "aired": {"from": "1997-10-08T00:00:00+00:00"}, "status": "Finished Airing",
+         "members": 10}  # fmt: skip
+IMDBAPI = {"id": "tt0000004", "type": Alt("movie", "tvSeries"), "primaryTitle": "Dune",
+           "originalTitle": "y", "startYear": 2000, "rating": {"voteCount": 3}}  # fmt: skip
+OMDB = {"Title": "Dune", "Year": "2001–2002", "imdbID": "tt0000004",
+        "Type": Alt("movie", "series", "episode"), "seriesID": "tt0000005",
+        "imdbVotes": "1,000", "Response": Alt("True", "False"),
+        "Error": Alt("Movie not found!", "Invalid API key!", "Request limit reached!")}  # fmt: skip
+# Per provider: the answers its calls get, in their documented shapes.
+ANSWERS: dict[str, st.SearchStrategy[Any]] = {
+    "simkl": st.one_of(shaped([SIMKL]), shaped(SIMKL)),
+    "tmdb": shaped({
+        "results": [TMDB], "movie_results": [TMDB], "tv_results": [TMDB],
+        "tv_episode_results": [TMDB], "episodes": [TMDB], "imdb_id": "tt0000004", "tvdb_id": 2,
+    }),
+    "tvdb": shaped({"status": "success", "data": Alt(
+        [TVDB], TVDB, [{"series": TVDB, "movie": TVDB, "episode": {"seriesId": 2}}])}),
+    "mal": shaped({"data": [MAL]}),
+    "jikan": shaped({"data": Alt([JIKAN], JIKAN)}),
+    "imdbapi": st.one_of(shaped({"titles": [IMDBAPI]}), shaped(IMDBAPI)),
+    "omdb": st.one_of(shaped({"Search": [OMDB], "Response": "True"}), shaped(OMDB)),
+}  # fmt: skip
 KINDS = ["movie", "tv", "anime"]
 CREDENTIALS = {
     "simkl": {"client_id": "c"}, "tmdb": {"token": "t"}, "tvdb": {"api_key": "k"},
@@ -122,7 +176,7 @@ def test_any_json_answer_raises_nothing_but_provider_errors(
 
     @settings(max_examples=40, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
-    @given(body=JSON)
+    @given(body=ANSWERS[name])
     def check(body: Any) -> None:
         answer.body = body
         client.breaker.opened = False  # a failing answer must not pause the next example
