@@ -189,8 +189,9 @@ class Simkl(Provider):
                 return None
             simkl, found_kind = found.ids.simkl, found.kind
         record = self._record(simkl, found_kind)
-        if record is None and found is None and found_kind == "tv":
-            record = self._record(simkl, "anime")  # an anime known to us only as a show
+        if record is None and found is None and found_kind != "anime":
+            # Only the Simkl id was known: Simkl keeps anime (films too) under /anime.
+            record = self._record(simkl, "anime")
         return record or found
 
     def _find(self, ids: Ids, kind: MediaKind) -> Candidate | None:

@@ -71,6 +71,12 @@ def test_imdbapi_faults(make, mock: MockServices) -> None:
     assert imdbapi.client.stats.throttled == 1
 
 
+def test_imdbapi_probe(make, mock: MockServices) -> None:
+    assert make("imdbapi").check() == "ok"
+    mock.fault("imdbapi", "500", times=2)
+    assert make("imdbapi", attempts=2).check() == "unreachable"
+
+
 def test_imdbapi_cached(make, mock: MockServices) -> None:
     first = make("imdbapi", cached=True).search(Query("Dune", "movie"))
     sent = mock.count("imdbapi")

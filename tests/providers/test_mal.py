@@ -145,6 +145,12 @@ def test_jikan_cached(make, mock: MockServices) -> None:
     assert mock.count("jikan") == sent
 
 
+def test_jikan_probe(make, mock: MockServices) -> None:
+    assert make("jikan").check() == "ok"
+    mock.fault("jikan", "503", times=2)
+    assert make("jikan", attempts=2).check() == "unreachable"
+
+
 def test_no_secret_in_errors_or_logs(make, mock: MockServices, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     make("mal").search(Query("Berserk", "show"))

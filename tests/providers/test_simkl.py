@@ -100,6 +100,9 @@ def test_lookup_by_simkl_id_of_an_anime_asked_as_tv(make, mock: MockServices, ha
     found = make("simkl").lookup(Ids(simkl=work.simkl), "tv")
     assert found is not None and found.ids.mal == 33 and found.kind == "anime"
     assert [r.path for r in mock.requests("simkl")] == [f"/tv/{work.simkl}", f"/anime/{work.simkl}"]
+    film = hard["anime:spirited-away"]  # a pinned Simkl id of an anime film, asked as a movie
+    found = make("simkl").lookup(Ids(simkl=film.simkl), "movie")
+    assert found is not None and (found.kind, found.ids.mal) == ("anime", 199)
 
 
 def test_lookup_not_found_is_none(make, mock: MockServices) -> None:
