@@ -109,5 +109,5 @@ def int_or_none(value: Any) -> int | None:
     """Ids arrive as ints or strings (Simkl's ``"tmdb": "245891"``); store ints."""
     try:
         return int(value) if value not in (None, "", False) else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # "abc", inf, nan
         return None

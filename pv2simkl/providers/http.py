@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # api_key): never let those records through, whatever the root level (even --debug).
 for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+# stamina warns on every scheduled retry; a retried 429 is routine, not a user's concern.
+logging.getLogger("stamina").setLevel(logging.ERROR)
 
 USER_AGENT = f"pv2simkl/{__version__}"
 # Days a cached answer stays good, by kind of call.
@@ -303,11 +305,12 @@ class HttpClient:
         self.breaker.success()
         self._refused = 0
         if key:
+            ttl = _ttl(kind, None if response is None else response.data)
             if response is None:
-                self.cache.put(key, self.provider, None, TTL_DAYS["negative"])
-            else:
+                self.cache.put(key, self.provider, None, ttl)
+            elif ttl > 0:
                 stored = {"status": response.status, "data": response.data}
-                self.cache.put(key, self.provider, stored, TTL_DAYS.get(kind, 14.0))
+                self.cache.put(key, self.provider, stored, ttl)
         return response
 
     def _send(
@@ -384,6 +387,22 @@ class HttpClient:
         if status in (401, 403, 412):
             raise Unauthorized(self.provider, _describe(r, "the key was refused"))
         raise BadResponse(self.provider, _describe(r, f"unexpected status {status}"))
+
+
+_EMPTY_KEYS = ("results", "data", "titles", "Search")
+
+
+def _ttl(kind: str, data: Any) -> float:
+    """Days to keep an answer: "nothing found" briefly, an error inside a 200 not at all."""
+    if data is None or data == [] or data == {}:
+        return TTL_DAYS["negative"]
+    if isinstance(data, dict):
+        error = data.get("Error")
+        if data.get("Response") == "False" and isinstance(error, str):
+            return TTL_DAYS["negative"] if "not found" in error.lower() else 0.0
+        if any(k in data and not data[k] for k in _EMPTY_KEYS):
+            return TTL_DAYS["negative"]
+    return TTL_DAYS.get(kind, 14.0)
 
 
 def _retry_after(value: str | None) -> float | None:

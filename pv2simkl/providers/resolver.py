@@ -82,8 +82,9 @@ def score(query: Query, candidate: Candidate) -> Scored:
     if query.year and candidate.year:
         gap = abs(query.year - candidate.year)
         total += (YEAR_EXACT, YEAR_OFF_BY_ONE, YEAR_OFF_BY_TWO)[gap] if gap <= 2 else YEAR_FAR
-    is_movie = candidate.kind == "movie"
-    total += TYPE_AGREES if is_movie == (query.kind == "movie") else TYPE_DISAGREES
+    if candidate.kind != "anime":  # an anime candidate may be a film or a series: no verdict
+        is_movie = candidate.kind == "movie"
+        total += TYPE_AGREES if is_movie == (query.kind == "movie") else TYPE_DISAGREES
     return Scored(candidate, total, title_score)
 
 

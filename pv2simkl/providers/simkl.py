@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from pv2simkl import __version__
+from pv2simkl import __version__, titles
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
 from pv2simkl.providers.http import BadResponse, Response
@@ -125,7 +125,10 @@ class Simkl(Provider):
         """Candidates of every endpoint, in order, each Simkl id once."""
         out: list[Candidate] = []
         seen: set[int] = set()
+        wanted = titles.match_key(title)
         for endpoint in endpoints:
+            if out and endpoint == "anime" and any(_names_match(c, wanted) for c in out):
+                break  # the tv search already has this exact title: spare the anime search
             for candidate in self._search(endpoint, title, year):
                 simkl = candidate.ids.simkl
                 if simkl is not None and simkl in seen:
@@ -260,3 +263,8 @@ class Simkl(Provider):
     def probe(self) -> None:
         """One uncached ``/search/id``: a wrong client id answers 401 / 403 / 412."""
         self._get("/search/id", {"imdb": PROBE_ID}, kind="lookup", cache=False)
+
+
+def _names_match(candidate: Candidate, wanted: str) -> bool:
+    """True when one of the candidate's titles normalises to ``wanted``."""
+    return any(titles.match_key(n) == wanted for n in (candidate.title, *candidate.titles) if n)

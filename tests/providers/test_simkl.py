@@ -40,14 +40,19 @@ def test_year_hint_off_by_one_falls_back_to_no_year(make, mock: MockServices) ->
     assert [c.year for c in found] == [2022]
 
 
-def test_search_show_asks_tv_and_anime(make, mock: MockServices, hard) -> None:
-    found = make("simkl").search(Query("Berserk", "show"))
-    kinds = {c.ids.simkl: c.kind for c in found}
-    assert kinds[hard["tv:berserk-2016"].simkl] == "tv"
-    assert kinds[hard["anime:berserk-1997"].simkl] == "anime"
+def test_search_show_asks_anime_only_without_an_exact_tv_title(
+    make, mock: MockServices, hard
+) -> None:
+    simkl = make("simkl")
+    found = simkl.search(Query("Kenpuu Denki Berserk", "show"))
+    assert [r.path for r in mock.requests("simkl")] == ["/search/tv", "/search/anime"]
     anime = next(c for c in found if c.kind == "anime")
+    assert anime.ids.simkl == hard["anime:berserk-1997"].simkl
     assert "Berserk" in anime.titles and "Kenpuu Denki Berserk" in anime.titles
-    assert {r.path for r in mock.requests("simkl")} == {"/search/tv", "/search/anime"}
+    mock.reset_log()
+    found = simkl.search(Query("Berserk", "show"))  # the tv search has it exactly
+    assert [r.path for r in mock.requests("simkl")] == ["/search/tv"]
+    assert found[0].ids.simkl == hard["tv:berserk-2016"].simkl
 
 
 @pytest.mark.parametrize(
