@@ -181,3 +181,36 @@ def test_empty_history_is_not_an_error(tmp_path: Path, data: Path) -> None:
     assert "history is empty" in r.stdout and "Nothing new to export" in r.stdout
     r = run("--data-dir", str(data), "history")
     assert "No watch events stored yet" in r.stdout
+
+
+def test_doctor_without_keys_or_network(tmp_path: Path) -> None:
+    r = run("--data-dir", str(tmp_path / "d"), "doctor", "--no-probe",
+            env={"PV2SIMKL_TMDB_TOKEN": "tok-secret-1"})  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = {
+        line.split()[0]: line.split()[1:] for line in r.stdout.splitlines() if line.startswith("  ")
+    }
+    assert lines["simkl"][:2] == ["no", "key"] and "client_id" in " ".join(lines["simkl"])
+    assert lines["tmdb"][0] == "ok" and lines["jikan"][0] == "ok"
+    assert "tok-secret-1" not in r.stdout + r.stderr
+
+
+def test_match_unknown_title_and_bad_ids(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    r = run("--data-dir", data, "match", "Nothing Like It", "--tmdb", "5")
+    assert r.returncode == 9 and "No stored title" in r.stderr
+    r = run("--data-dir", data, "match", "X", "--imdb", "12345")
+    assert r.returncode == 2 and "not an IMDb id" in r.stderr
+    r = run("--data-dir", data, "unmatched")
+    assert r.returncode == 0 and "matched" in r.stdout
+
+
+def test_world_readable_config_with_a_secret_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[tmdb]\ntoken = "abc-secret"\n')
+    cfg.chmod(0o644)
+    r = run("--config", str(cfg), "--data-dir", str(tmp_path / "d"), "doctor", "--no-probe")
+    assert r.returncode == 3 and "chmod 600" in r.stderr and "abc-secret" not in r.stderr
+    cfg.chmod(0o600)
+    r = run("--config", str(cfg), "--data-dir", str(tmp_path / "d"), "doctor", "--no-probe")
+    assert r.returncode == 0
