@@ -313,6 +313,57 @@ def doctor_cmd(
             typer.echo(f"  {name:8} {state:12} {detail}")
 
 
+credentials_app = typer.Typer(help="Store, show or clear secrets (system keyring).")
+app.add_typer(credentials_app, name="credentials")
+
+
+@credentials_app.command("set")
+def credentials_set(
+    section: Annotated[str, typer.Argument(help="amazon, or a service: simkl, tmdb, tvdb, …")],
+) -> None:
+    """Ask for the secrets of SECTION and store them in the system keyring."""
+    from pv2simkl import credentials
+
+    with _session():
+        values = {}
+        for key in credentials.secret_keys(section):
+            label = key.replace("_", " ")
+            hidden = key != "email"
+            optional = key == "totp_secret" or section != "amazon"
+            prompt = f"{label}" + (" (optional, Enter to skip)" if optional else "")
+            value = typer.prompt(prompt, hide_input=hidden, default="" if optional else None,
+                                 show_default=False)  # fmt: skip
+            if key == "totp_secret" and value:
+                value = credentials.normalise_totp_secret(value)
+            values[key] = value
+        saved = credentials.store(section, values)
+        typer.echo(f"Stored in the system keyring: {', '.join(saved) or 'nothing'}.")
+
+
+@credentials_app.command("show")
+def credentials_show(
+    section: Annotated[str, typer.Argument(help="amazon, or a service.")] = "amazon",
+) -> None:
+    """Say where each secret of SECTION is set, never what it is."""
+    from pv2simkl import credentials
+
+    with _session() as ctx:
+        for key, where in credentials.describe(section, ctx.settings):
+            typer.echo(f"{section}.{key}: {where}")
+
+
+@credentials_app.command("clear")
+def credentials_clear(
+    section: Annotated[str, typer.Argument(help="amazon, or a service.")] = "amazon",
+) -> None:
+    """Remove the secrets of SECTION from the keyring."""
+    from pv2simkl import credentials
+
+    with _session():
+        removed = credentials.clear(section)
+        typer.echo(f"Removed from the keyring: {', '.join(removed) or 'nothing was stored'}.")
+
+
 @app.command("history")
 def history_cmd(
     fmt: Annotated[

@@ -127,6 +127,24 @@ class OmdbSettings(ProviderSettings):
     api_key: str = ""
 
 
+@dataclass
+class AmazonSettings:
+    """The Amazon account and where its pages live (every URL can point elsewhere)."""
+
+    signin_url: str = "https://www.amazon.com/ap/signin"
+    startup_config_url: str = (
+        "https://atv-ps.primevideo.com/cdp/usage/GetAppStartupConfig"
+        "?deviceID=&deviceTypeID=AOAGZA014O5RE&firmware=1&gascEnabled=false&version=1"
+    )
+    video_website: str = ""  # empty: the account's home site from the startup config
+    region: str = ""  # na | eu | fe; empty: from the startup config
+    timeout: float = 30.0
+    overlap: int = 2  # pages read past the first page holding only known events
+    email: str = ""
+    password: str = ""
+    totp_secret: str = ""
+
+
 PROVIDER_SECTIONS: dict[str, type] = {
     "simkl": SimklSettings,
     "tmdb": TmdbSettings,
@@ -137,13 +155,14 @@ PROVIDER_SECTIONS: dict[str, type] = {
     "omdb": OmdbSettings,
 }
 # Settings that are secrets: never logged, never in an error, refused in a world-readable file.
-SECRET_KEYS = {"client_id", "token", "api_key", "pin", "password", "totp_secret"}
+SECRET_KEYS = {"client_id", "token", "api_key", "pin", "password", "totp_secret", "email"}
 
 SECTIONS: dict[str, type] = {
     "paths": PathsSettings,
     "export": ExportSettings,
     "import": ImportSettings,
     "metadata": MetadataSettings,
+    "amazon": AmazonSettings,
     **PROVIDER_SECTIONS,
 }
 
@@ -165,6 +184,7 @@ class Settings:
     export: ExportSettings = field(default_factory=ExportSettings)
     import_: ImportSettings = field(default_factory=ImportSettings)
     metadata: MetadataSettings = field(default_factory=MetadataSettings)
+    amazon: AmazonSettings = field(default_factory=AmazonSettings)
     simkl: SimklSettings = field(default_factory=SimklSettings)
     tmdb: TmdbSettings = field(default_factory=TmdbSettings)
     tvdb: TvdbSettings = field(default_factory=TvdbSettings)
@@ -324,7 +344,7 @@ def fill_secrets_from_keyring(settings: Settings) -> list[str]:
     except ImportError:  # pragma: no cover - keyring is a dependency
         return []
     filled = []
-    for section in PROVIDER_SECTIONS:
+    for section in [*PROVIDER_SECTIONS, "amazon"]:
         target = settings.section(section)
         for f in dataclasses.fields(target):
             if f.name not in SECRET_KEYS or getattr(target, f.name):
