@@ -14,6 +14,7 @@ import argparse
 import math
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -131,12 +132,13 @@ def run_enrich(env: dict[str, str]) -> tuple[float, float, str, str]:
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "pv2simkl", "enrich"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    out, err = proc.communicate()  # both pipes at once: neither can fill up and block
     wall = time.perf_counter() - start
-    if status != 0:
+    if proc.returncode != 0:
         raise SystemExit(f"enrich failed:\n{err.decode()}")
-    return wall, usage.ru_maxrss / 1024, out.decode(), err.decode()
+    # The largest RSS of any child reaped so far: the first call's is that run's own.
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return wall, peak, out.decode(), err.decode()
 
 
 def main() -> None:

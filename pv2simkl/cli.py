@@ -364,6 +364,40 @@ def credentials_clear(
         typer.echo(f"Removed from the keyring: {', '.join(removed) or 'nothing was stored'}.")
 
 
+@app.command("fetch")
+def fetch_cmd(
+    full: Annotated[
+        bool, typer.Option("--full", help="Read every page, not only new ones.")
+    ] = False,
+    export: Annotated[
+        bool, typer.Option("--export", help="Write the delta CSV right after.")
+    ] = False,
+) -> None:
+    """Read the watch history from Amazon (signing in with the stored credentials)."""
+    ask = None
+    if sys.stdin.isatty():
+
+        def ask() -> str:
+            return typer.prompt("Amazon one-time code")
+
+    with _session() as ctx, ExitStack() as stack:
+        report = pipeline.fetch(ctx, full=full, ask_code=ask, progress=_Progress(stack))
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        how = " (stopped at events already stored)" if report.stopped_early else ""
+        typer.echo(
+            f"Read {report.pages} history page(s){how}: {report.read} events, {report.added} new"
+            + (
+                f"; {report.numbered} episode numbers from Amazon's catalog"
+                if report.numbered
+                else ""
+            )
+            + "."
+        )
+        if export:
+            _print_export(pipeline.export(ctx))
+
+
 @app.command("history")
 def history_cmd(
     fmt: Annotated[

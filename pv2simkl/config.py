@@ -138,8 +138,9 @@ class AmazonSettings:
     )
     video_website: str = ""  # empty: the account's home site from the startup config
     region: str = ""  # na | eu | fe; empty: from the startup config
+    catalog_url: str = ""  # empty: atv-ps[-region].<site>, as Amazon's players use
     timeout: float = 30.0
-    overlap: int = 2  # pages read past the first page holding only known events
+    overlap: int = 1  # pages of known events read before an incremental fetch stops
     email: str = ""
     password: str = ""
     totp_secret: str = ""

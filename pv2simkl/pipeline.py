@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -292,3 +293,65 @@ def pin(ctx: Context, title: str, ids: dict[str, object], media_type: str | None
 def unmatched(ctx: Context) -> list[dict]:
     """Works no provider matched confidently, with their best candidates."""
     return ctx.store.unmatched()
+
+
+@dataclass
+class FetchReport:
+    """What ``fetch`` did."""
+
+    pages: int = 0
+    read: int = 0
+    added: int = 0
+    numbered: int = 0
+    stopped_early: bool = False
+    signed_in: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def amazon_session(ctx: Context, *, ask_code: Callable[[], str] | None = None):
+    """The account's session, its secrets from env, config or the keyring."""
+    from pv2simkl import credentials
+    from pv2simkl.importers.amazon import AmazonSession, Credentials
+
+    settings = credentials.amazon(ctx.settings)
+    creds = None
+    if settings.email or settings.password:
+        creds = Credentials(settings.email, settings.password, settings.totp_secret)
+    return AmazonSession(
+        settings, cookie_path=ctx.paths.data_dir / "amazon-cookies.lwp",
+        state_dir=ctx.paths.state_dir, credentials=creds, ask_code=ask_code,
+    )  # fmt: skip
+
+
+def fetch(
+    ctx: Context, *, full: bool = False, ask_code: Callable[[], str] | None = None,
+    progress: ProgressHook | None = None,
+) -> FetchReport:  # fmt: skip
+    """Read the history from Amazon (new pages only, unless ``full``) into the store."""
+    import hashlib
+
+    report = FetchReport()
+    session = amazon_session(ctx, ask_code=ask_code)
+    try:
+        bar = progress("Amazon history") if progress else None
+        result = session.fetch(
+            known=None if full else ctx.store.is_known,
+            progress=bar.advance if bar else None,
+        )  # fmt: skip
+        report.pages, report.read = result.pages, len(result.events)
+        report.stopped_early, report.signed_in = result.stopped_early, result.signed_in
+        report.warnings = result.warnings
+        digest = hashlib.sha256(f"{result.host}{datetime.now(UTC).isoformat()}".encode())
+        added = ctx.store.add_import(
+            result.events, path=f"amazon:{result.host}{result.api_path}",
+            sha256=digest.hexdigest(), source="api",
+        )  # fmt: skip
+        report.added = added.added
+        gtis = ctx.store.gtis_without_numbers()
+        if gtis:
+            region = ctx.settings.amazon.region or ""
+            numbers = session.episode_numbers(session.catalog_url(result.host, region), gtis)
+            report.numbered = ctx.store.set_numbers_by_gti(numbers)
+    finally:
+        session.close()
+    return report

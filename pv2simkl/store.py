@@ -380,6 +380,41 @@ class Store:
         self._register(eid, wid, keys, changes.get("day", day), changes.get("precision", precision))
         return True
 
+    def is_known(self, event: WatchEvent) -> bool:
+        """True when ``event`` is already stored (the identity rule, nothing written)."""
+        if self._index is None:
+            self._load_index()
+        assert self._works is not None
+        wid = self._works.get(work_key(event.kind, event.title))
+        if wid is None:
+            return False
+        keys = _event_keys(event.kind, event.season, event.episode, event.episode_title,
+                           event.gti)  # fmt: skip
+        return self._find(wid, keys, day_of(event.watched_at), event.precision) is not None
+
+    def gtis_without_numbers(self) -> list[str]:
+        """Episodes stored with a gti but no episode number (collapsed pages, odd labels)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT gti FROM events WHERE kind = 'episode' AND episode IS NULL"
+            " AND gti IS NOT NULL ORDER BY gti"
+        )
+        return [r[0] for r in rows]
+
+    def set_numbers_by_gti(self, numbers: dict[str, tuple[int | None, int | None]]) -> int:
+        """Fill season / episode of events by gti (from Amazon's catalog)."""
+        changed = 0
+        with self.db.atomic():
+            for gti, (season, episode) in numbers.items():
+                cur = self.db.execute(
+                    "UPDATE events SET episode = coalesce(episode, ?),"
+                    " season = coalesce(season, ?), batch_id = NULL"
+                    " WHERE gti = ? AND kind = 'episode' AND episode IS NULL",
+                    [episode, season, gti],
+                )
+                changed += cur.rowcount
+        self._index = None
+        return changed
+
     def record_failed_import(self, *, path: str, sha256: str | None, message: str) -> None:
         with self.db.atomic():
             self.db.execute(
