@@ -146,7 +146,12 @@ def _section_events(
             continue
         raw = _text(item.get("title"))
         kind = str(item.get("titleType") or "").lower()
-        children = [c for c in item.get("children") or [] if isinstance(c, dict)]
+        raw_children = item.get("children")
+        children = (
+            [c for c in raw_children if isinstance(c, dict)]
+            if isinstance(raw_children, list)
+            else []
+        )
         item_time = _ms(item.get("time"))
         if children or kind in {"season", "series", "episode"}:
             show, season = titles.season_title(raw)
