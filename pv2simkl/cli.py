@@ -364,6 +364,23 @@ def credentials_clear(
         typer.echo(f"Removed from the keyring: {', '.join(removed) or 'nothing was stored'}.")
 
 
+@app.command("login")
+def login_cmd(
+    browser: Annotated[
+        bool, typer.Option("--browser", help="Sign in in a browser window.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the sign-in.")] = 600.0,
+) -> None:
+    """Sign in to Amazon in a real browser (captcha, phone approval) and keep its cookies."""
+    if not browser:
+        typer.echo("Use `pv2simkl login --browser`; `pv2simkl fetch` signs in by itself.")
+        raise typer.Exit(2)
+    with _session() as ctx:
+        typer.echo("A browser window opens: sign in until your watch history shows.")
+        saved = pipeline.browser_login(ctx, timeout=timeout)
+        typer.echo(f"Signed in; {saved} cookies kept for `pv2simkl fetch`.")
+
+
 @app.command("fetch")
 def fetch_cmd(
     full: Annotated[

@@ -355,3 +355,45 @@ def fetch(
     finally:
         session.close()
     return report
+
+
+def _history_url(ctx: Context) -> str:
+    session = amazon_session(ctx)
+    try:
+        host, region = session.startup()
+    finally:
+        session.close()
+    from urllib.parse import urlsplit
+
+    if urlsplit(host).netloc.removeprefix("www.").startswith("amazon."):
+        return f"{host}/gp/video/settings/watch-history"
+    return f"{host}/region/{region}/settings/watch-history"
+
+
+def browser_login(ctx: Context, *, headless: bool = False, timeout: float = 600.0) -> int:
+    """A visible browser window for a sign-in no script can pass; saves its cookies."""
+    from pv2simkl.importers import browser
+
+    return browser.login(
+        _history_url(ctx), cookie_path=ctx.paths.data_dir / "amazon-cookies.lwp",
+        profile=ctx.paths.data_dir / "browser-profile", headless=headless, timeout=timeout,
+    )  # fmt: skip
+
+
+def browser_fetch(ctx: Context, *, headless: bool = True) -> ImportResult:
+    """The fallback: scroll the live page to its end in the browser and import it."""
+    import hashlib
+
+    from pv2simkl.importers import browser
+    from pv2simkl.importers import page as page_importer
+
+    html = browser.scrape(
+        _history_url(ctx), profile=ctx.paths.data_dir / "browser-profile",
+        cookie_path=ctx.paths.data_dir / "amazon-cookies.lwp", headless=headless,
+    )  # fmt: skip
+    flat = page_importer.parse(html, name="browser")
+    added = ctx.store.add_import(
+        flat.events, path="browser", sha256=hashlib.sha256(html).hexdigest(), source="page"
+    )
+    return ImportResult(path="browser", source="page", seen=added.seen, added=added.added,
+                        updated=added.updated, warnings=flat.warnings)  # fmt: skip
