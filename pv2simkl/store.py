@@ -142,7 +142,7 @@ def work_key(kind: str, title: str) -> str:
     The year is not part of the key: Amazon rarely gives it, and a key that changed
     when one source knew the year would split a work in two.
     """
-    return f"{'movie' if kind == 'movie' else 'show'}:{titles.match_key(title)}"
+    return f"{'movie' if kind == 'movie' else 'show'}:{titles.identity_key(title)}"
 
 
 def day_of(value: datetime) -> int:
@@ -151,7 +151,7 @@ def day_of(value: datetime) -> int:
 
 def _event_keys(kind: str, season: Any, episode: Any, episode_title: Any, gti: Any) -> list[tuple]:
     if kind == "movie":
-        return [("m",)]
+        return [("m",), ("g", gti)] if gti else [("m",)]
     keys: list[tuple] = []
     if episode is not None:
         keys.append(("n", season, episode))
@@ -192,8 +192,9 @@ class Store:
         except OSError as exc:
             raise StoreError(f"The store {path} cannot be created ({exc.strerror}).") from None
         self._works: dict[str, int] | None = None
-        self._index: dict[tuple, int] | None = None
-        self._day_index: dict[tuple, int] | None = None
+        self._index: dict[tuple, list[int]] | None = None
+        self._day_index: dict[tuple, list[int]] | None = None
+        self._gtis: dict[int, str] = {}
 
     def _migrate(self) -> None:
         pending = migrations.pending(self.db)
@@ -212,34 +213,41 @@ class Store:
 
     def _load_index(self) -> None:
         self._works = {r[0]: r[1] for r in self.db.execute("SELECT key, id FROM works").fetchall()}
-        self._index, self._day_index = {}, {}
+        self._index, self._day_index, self._gtis = {}, {}, {}
         rows = self.db.execute(
             "SELECT id, work_id, kind, season, episode, episode_title, gti, day, precision"
             " FROM events"
         )
         for eid, wid, kind, season, episode, ep_title, gti, day, precision in rows:
-            self._register(
-                eid, wid, _event_keys(kind, season, episode, ep_title, gti), day, precision
-            )
+            keys = _event_keys(kind, season, episode, ep_title, gti)
+            self._register(eid, wid, keys, day, precision, gti)
 
-    def _register(self, eid: int, wid: int, keys: list[tuple], day: int, precision: str) -> None:
+    def _register(
+        self, eid: int, wid: int, keys: list[tuple], day: int, precision: str, gti: str | None
+    ) -> None:
         assert self._index is not None and self._day_index is not None
         target = self._day_index if precision == "day" else self._index
         for key in keys:
-            target.setdefault((wid, key, day), eid)
+            found = target.setdefault((wid, key, day), [])
+            if eid not in found:
+                found.append(eid)
+        if gti:
+            self._gtis[eid] = gti
 
-    def _find(self, wid: int, keys: list[tuple], day: int, precision: str) -> int | None:
+    def _find(
+        self, wid: int, keys: list[tuple], day: int, precision: str, gti: str | None = None
+    ) -> int | None:
+        """The stored event this one is, if any. Two different gtis are never one watch."""
         assert self._index is not None and self._day_index is not None
         near = (day - 1, day, day + 1)
         for key in keys:
-            for d in near if precision == "day" else (day,):
-                found = self._index.get((wid, key, d))
-                if found is not None:
-                    return found
-            for d in near:
-                found = self._day_index.get((wid, key, d))
-                if found is not None:
-                    return found
+            places = [(self._index, d) for d in (near if precision == "day" else (day,))]
+            places += [(self._day_index, d) for d in near]
+            for index, d in places:
+                for eid in index.get((wid, key, d), ()):
+                    other = self._gtis.get(eid)
+                    if not (gti and other and gti != other):
+                        return eid
         return None
 
     def _work_id(self, event: WatchEvent) -> int:
@@ -289,8 +297,6 @@ class Store:
         if self._index is None:
             self._load_index()
         result = AddResult()
-        works_before = dict(self._works or {})
-        index_before = (dict(self._index or {}), dict(self._day_index or {}))
         try:
             with self.db.atomic():
                 cur = self.db.execute(
@@ -306,8 +312,7 @@ class Store:
                     [_now(), result.seen, result.added, result.updated, message, import_id],
                 )
         except BaseException:
-            self._works = works_before
-            self._index, self._day_index = index_before
+            self._index = None  # the transaction rolled back: rebuild from what is stored
             raise
         return result
 
@@ -322,7 +327,7 @@ class Store:
             keys = _event_keys(
                 event.kind, event.season, event.episode, event.episode_title, event.gti
             )
-            existing = self._find(wid, keys, day, event.precision)
+            existing = self._find(wid, keys, day, event.precision, event.gti)
             if existing is None:
                 cur = self.db.execute(
                     "INSERT INTO events (work_id, kind, season, episode, episode_title,"
@@ -345,7 +350,7 @@ class Store:
                         added_at,
                     ],
                 )
-                self._register(cur.lastrowid, wid, keys, day, event.precision)
+                self._register(cur.lastrowid, wid, keys, day, event.precision, event.gti)
                 result.added += 1
             elif self._merge(existing, wid, event, keys, day):
                 result.updated += 1
@@ -377,7 +382,8 @@ class Store:
             return False
         sets = ", ".join(f"{k} = ?" for k in changes)
         self.db.execute(f"UPDATE events SET {sets} WHERE id = ?", [*changes.values(), eid])
-        self._register(eid, wid, keys, changes.get("day", day), changes.get("precision", precision))
+        self._register(eid, wid, keys, changes.get("day", day),
+                       changes.get("precision", precision), gti or event.gti)  # fmt: skip
         return True
 
     def is_known(self, event: WatchEvent) -> bool:
@@ -390,7 +396,8 @@ class Store:
             return False
         keys = _event_keys(event.kind, event.season, event.episode, event.episode_title,
                            event.gti)  # fmt: skip
-        return self._find(wid, keys, day_of(event.watched_at), event.precision) is not None
+        day = day_of(event.watched_at)
+        return self._find(wid, keys, day, event.precision, event.gti) is not None
 
     def gtis_without_numbers(self) -> list[str]:
         """Episodes stored with a gti but no episode number (collapsed pages, odd labels)."""
@@ -496,7 +503,7 @@ class Store:
 
     def find_works(self, title: str) -> list[dict[str, Any]]:
         """Works whose normalised title equals that of ``title`` (movie and show alike)."""
-        key = titles.match_key(title)
+        key = titles.identity_key(title)
         rows = self.db.execute(
             "SELECT id, kind, title FROM works WHERE key IN (?, ?)", [f"movie:{key}", f"show:{key}"]
         ).fetchall()

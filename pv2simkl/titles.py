@@ -124,6 +124,16 @@ def clean_movie_title(text: str) -> tuple[str, int | None]:
 
 
 @functools.lru_cache(maxsize=1 << 16)
+def identity_key(title: str) -> str:
+    """The form a stored title is known by: :func:`match_key` with its leading article kept
+    ("The Office" and "Office" may be two works; a provider match may still join them)."""
+    text = split_year(strip_tags(title))[0]
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.replace("&", " and ").replace("'", "").replace("’", "")
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def match_key(title: str) -> str:
     """The normalised form two titles are compared by.
 
@@ -131,10 +141,7 @@ def match_key(title: str) -> str:
     apostrophes dropped, other punctuation → space, a leading English article dropped.
     Letters of every script are kept.
     """
-    text = split_year(strip_tags(title))[0]
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = text.replace("&", " and ").replace("'", "").replace("’", "")
-    text = " ".join(_NON_WORD.sub(" ", text).split())
+    text = identity_key(title)
     return _ARTICLES.sub("", text) or text
 
 
