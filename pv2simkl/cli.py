@@ -415,6 +415,64 @@ def fetch_cmd(
             _print_export(pipeline.export(ctx))
 
 
+@app.command("sync")
+def sync_cmd() -> None:
+    """One cycle: fetch (if signed in), import the inbox, enrich, export a delta CSV."""
+    with _session() as ctx:
+        report = pipeline.sync(ctx)
+        if report.fetched is not None:
+            typer.echo(f"fetched from Amazon: {report.fetched} new events")
+        typer.echo(
+            f"inbox: {report.inbox_ok} imported, {report.inbox_failed} failed; "
+            f"{report.new_events} new events; titles matched {report.matched}, "
+            f"unmatched {report.unmatched}"
+        )
+        for path in report.csv:
+            typer.echo(f"Wrote {path}")
+        if not report.csv:
+            typer.echo("Nothing new to export.")
+        for error in report.errors:
+            typer.echo(f"warning: {error}", err=True)
+
+
+@app.command("daemon")
+def daemon_cmd() -> None:
+    """Run for good: sync on a schedule and import files dropped in the inbox."""
+    from pv2simkl.daemon import runner
+
+    with _session() as ctx:
+        raise typer.Exit(runner.run(ctx))
+
+
+@app.command("status")
+def status_cmd() -> None:
+    """Last runs, the next scheduled one, what waits for export, the newest CSV."""
+    with _session() as ctx:
+        info = pipeline.status(ctx)
+        daemon = info["daemon"]
+        if daemon:
+            typer.echo(
+                f"daemon: running (pid {daemon.get('pid')}), next sync {daemon.get('next_run')}"
+            )
+        else:
+            typer.echo("daemon: not running")
+        typer.echo(
+            f"store: {info['events']} events of {info['works']} titles; "
+            f"{info['unexported']} events not exported yet"
+        )
+        matches = info["matches"]
+        typer.echo(
+            "titles: " + ", ".join(f"{n} {state}" for state, n in sorted(matches.items())) or "none"
+        )
+        typer.echo(f"newest CSV: {info['newest_csv'] or '(none yet)'}")
+        for run in info["runs"]:
+            summary = run["summary"]
+            typer.echo(
+                f"  {run['started_at'][:19]} {run['kind']:9} {run['status']:7} "
+                f"new {summary.get('new_events', '?')}, csv {len(summary.get('csv', []))}"
+            )
+
+
 @app.command("history")
 def history_cmd(
     fmt: Annotated[

@@ -146,6 +146,19 @@ class AmazonSettings:
     totp_secret: str = ""
 
 
+@dataclass
+class DaemonSettings:
+    """How the background service runs."""
+
+    interval_minutes: int = 360  # a sync every 6 hours …
+    cron: str = ""  # … or a crontab line such as "0 4 * * *" (wins over the interval)
+    jitter_seconds: int = 300
+    settle_seconds: float = 2.0  # a dropped file is read once its size held this long
+    run_at_start: bool = True
+    fetch: bool = True  # fetch from Amazon in each sync when credentials or cookies exist
+    enrich: bool = True
+
+
 PROVIDER_SECTIONS: dict[str, type] = {
     "simkl": SimklSettings,
     "tmdb": TmdbSettings,
@@ -164,6 +177,7 @@ SECTIONS: dict[str, type] = {
     "import": ImportSettings,
     "metadata": MetadataSettings,
     "amazon": AmazonSettings,
+    "daemon": DaemonSettings,
     **PROVIDER_SECTIONS,
 }
 
@@ -186,6 +200,7 @@ class Settings:
     import_: ImportSettings = field(default_factory=ImportSettings)
     metadata: MetadataSettings = field(default_factory=MetadataSettings)
     amazon: AmazonSettings = field(default_factory=AmazonSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
     simkl: SimklSettings = field(default_factory=SimklSettings)
     tmdb: TmdbSettings = field(default_factory=TmdbSettings)
     tvdb: TvdbSettings = field(default_factory=TvdbSettings)

@@ -397,3 +397,124 @@ def browser_fetch(ctx: Context, *, headless: bool = True) -> ImportResult:
     )
     return ImportResult(path="browser", source="page", seen=added.seen, added=added.added,
                         updated=added.updated, warnings=flat.warnings)  # fmt: skip
+
+
+def import_inbox_file(ctx: Context, path: Path) -> tuple[bool, str]:
+    """Import one inbox file and move it to processed/ or failed/; (ok, message)."""
+    from pv2simkl.daemon import inbox
+
+    if not path.exists():
+        return False, f"{path.name} disappeared before it could be read"
+    try:
+        report = import_paths(ctx, [path])
+    except Pv2SimklError as exc:  # the store, not the file: leave the file for the next try
+        return False, str(exc)
+    if report.failures:
+        reason = "; ".join(_plain(exc, str(path)) for _, exc in report.failures)
+        inbox.move_failed(path, ctx.paths.inbox, reason)
+        return False, reason
+    inbox.move_processed(path, ctx.paths.inbox)
+    added = report.added
+    return True, f"{path.name}: {added} new events"
+
+
+def _plain(exc: Exception, name: str) -> str:
+    text = str(exc)
+    return text[len(name) :].lstrip(": ") if text.startswith(name) else text
+
+
+@dataclass
+class SyncReport:
+    """What one sync did: the summary `pv2simkl sync` prints and `status` shows."""
+
+    fetched: int | None = None
+    inbox_ok: int = 0
+    inbox_failed: int = 0
+    new_events: int = 0
+    matched: int = 0
+    unmatched: int = 0
+    csv: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "fetched": self.fetched, "inbox_ok": self.inbox_ok,
+            "inbox_failed": self.inbox_failed, "new_events": self.new_events,
+            "matched": self.matched, "unmatched": self.unmatched, "csv": self.csv,
+            "errors": self.errors,
+        }  # fmt: skip
+
+
+def can_fetch(ctx: Context) -> bool:
+    """Amazon credentials or a saved session exist."""
+    from pv2simkl import credentials
+
+    amazon = credentials.amazon(ctx.settings)
+    cookies = ctx.paths.data_dir / "amazon-cookies.lwp"
+    return bool((amazon.email and amazon.password) or cookies.exists())
+
+
+def sync(ctx: Context, *, kind: str = "sync", settle: float | None = None) -> SyncReport:
+    """One cycle: fetch (when possible), the inbox, enrich, export. Each step's failure is
+    recorded and the next step still runs; nothing already stored is lost."""
+    from pv2simkl.daemon import inbox
+
+    report = SyncReport()
+    run = ctx.store.start_run(kind)
+    before = ctx.store.counts()["events"]
+    exporter.recover(ctx.store)
+    daemon = ctx.settings.daemon
+    if daemon.fetch and can_fetch(ctx):
+        try:
+            fetched = fetch(ctx)
+            report.fetched = fetched.added
+        except Pv2SimklError as exc:
+            report.errors.append(f"fetch: {exc}")
+    wait = daemon.settle_seconds if settle is None else settle
+    for path in inbox.waiting(ctx.paths.inbox):
+        if wait and not inbox.settled(path, wait):
+            continue
+        ok, message = import_inbox_file(ctx, path)
+        if ok:
+            report.inbox_ok += 1
+        else:
+            report.inbox_failed += 1
+            report.errors.append(f"inbox: {path.name}: {message}")
+    if daemon.enrich:
+        try:
+            enriched = enrich(ctx)
+            report.matched, report.unmatched = enriched.matched, enriched.unmatched
+        except Pv2SimklError as exc:
+            report.errors.append(f"enrich: {exc}")
+    try:
+        written = export(ctx)
+        report.csv = [str(p) for p in written.files]
+    except Pv2SimklError as exc:
+        report.errors.append(f"export: {exc}")
+    report.new_events = ctx.store.counts()["events"] - before
+    ctx.store.finish_run(run, "error" if report.errors else "ok", report.summary())
+    return report
+
+
+def status(ctx: Context) -> dict:
+    """Last runs, the next scheduled one, what waits for export, unmatched works, newest CSV."""
+    import json as _json
+
+    counts = ctx.store.counts()
+    csvs = sorted(ctx.paths.export_dir.glob("simkl-*.csv")) if ctx.paths.export_dir.is_dir() else []
+    state_file = ctx.paths.state_dir / "daemon.json"
+    daemon_state = {}
+    if state_file.exists():
+        try:
+            daemon_state = _json.loads(state_file.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            daemon_state = {}
+    return {
+        "runs": ctx.store.last_runs(5),
+        "daemon": daemon_state,
+        "unexported": counts["unexported"],
+        "events": counts["events"],
+        "works": counts["works"],
+        "matches": ctx.store.match_counts(),
+        "newest_csv": str(csvs[-1]) if csvs else None,
+    }

@@ -136,6 +136,16 @@ def m002_metadata(db: Database) -> None:
     db["works"].add_column("language", str)  # locale of the pages it came from
 
 
+@migrations()
+def m003_runs(db: Database) -> None:
+    """Sync runs, for `pv2simkl status` and the daemon."""
+    db["runs"].create(
+        {"id": int, "kind": str, "started_at": str, "finished_at": str, "status": str,
+         "summary": str},
+        pk="id",
+    )  # fmt: skip
+
+
 def work_key(kind: str, title: str) -> str:
     """``movie:der pate`` / ``show:das boot``.
 
@@ -575,6 +585,35 @@ class Store:
                 )
         self._index = None  # identity keys changed: rebuild on the next import
         return len(numbers)
+
+    # ---- runs ---------------------------------------------------------------------------
+
+    def start_run(self, kind: str) -> int:
+        with self.db.atomic():
+            cur = self.db.execute(
+                "INSERT INTO runs (kind, started_at, status) VALUES (?, ?, 'running')",
+                [kind, _now()],
+            )
+        return cur.lastrowid
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                [_now(), status, json.dumps(summary, ensure_ascii=False), run_id],
+            )
+
+    def last_runs(self, n: int = 5) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT kind, started_at, finished_at, status, summary FROM runs"
+            " ORDER BY id DESC LIMIT ?",
+            [n],
+        ).fetchall()
+        return [
+            {"kind": r[0], "started_at": r[1], "finished_at": r[2], "status": r[3],
+             "summary": json.loads(r[4] or "{}")}
+            for r in rows
+        ]  # fmt: skip
 
     # ---- export batches ---------------------------------------------------------------
 

@@ -1,0 +1,186 @@
+"""``pv2simkl daemon``: the scheduler and the inbox watcher driving one owner thread.
+
+Everything that holds state (the store, the HTTP clients, the Amazon session) lives on
+the thread that calls :func:`run`; the scheduler and the watcher only put work on a
+queue. One daemon at a time (a lock file). SIGTERM and SIGINT finish the current step
+and end with exit code 0. Bad input never ends the daemon: a file that cannot be read
+goes to ``failed/``, and any other error of a step is logged and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import logging.handlers
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pv2simkl import pipeline
+from pv2simkl.daemon import inbox, scheduler, watcher
+from pv2simkl.errors import Pv2SimklError
+
+log = logging.getLogger(__name__)
+SYNC = "sync"
+
+
+class AlreadyRunning(Pv2SimklError):
+    """Another daemon holds the lock."""
+
+    exit_code = 15
+
+
+class Lock:
+    """An exclusive ``flock`` on a file in the state dir, released when the process ends."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.read(self.fd, 32).decode(errors="replace").strip() or "?"
+            os.close(self.fd)
+            raise AlreadyRunning(
+                f"Another pv2simkl daemon is running (pid {other}, lock {path}); stop it first."
+            ) from None
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, str(os.getpid()).encode())
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def setup_logging(log_dir: Path) -> None:
+    """A rotating log file in the user log dir (plus stderr, set up by the CLI)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        log_dir / "pv2simkl.log", maxBytes=1_000_000, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+
+
+class Daemon:
+    """The loop; ``stop()`` (or a signal) ends it after the current step."""
+
+    def __init__(self, ctx: pipeline.Context, *, clock: Callable[[], float] = time.monotonic):
+        self.ctx = ctx
+        self.work: queue.Queue[str | Path] = queue.Queue()
+        self.stopping = threading.Event()
+        self.clock = clock
+        self.pending: dict[Path, float] = {}  # path → when it was last seen changing
+        self.sched = None
+        self.observer = None
+
+    def stop(self, *_: object) -> None:
+        self.stopping.set()
+        self.work.put("wake")
+
+    def _state(self) -> None:
+        next_run = scheduler.next_run(self.sched) if self.sched else None
+        state = {"pid": os.getpid(), "next_run": next_run.isoformat() if next_run else None,
+                 "inbox": str(self.ctx.paths.inbox)}  # fmt: skip
+        path = self.ctx.paths.state_dir / "daemon.json"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def run(self, *, install_signals: bool = True) -> int:
+        paths = self.ctx.paths
+        lock = Lock(paths.state_dir / "daemon.lock")
+        try:
+            if install_signals:
+                signal.signal(signal.SIGTERM, self.stop)
+                signal.signal(signal.SIGINT, self.stop)
+            settings = self.ctx.settings.daemon
+            self.sched = scheduler.build(settings, lambda: self.work.put(SYNC))
+            self.sched.start()
+            self.observer = watcher.watch(paths.inbox, self.work.put)
+            for path in inbox.waiting(paths.inbox):  # files that came while we were down
+                self.work.put(path)
+            if settings.run_at_start:
+                self.work.put(SYNC)
+            self._state()
+            log.info("daemon started: inbox %s, next sync %s", paths.inbox,
+                     scheduler.next_run(self.sched))  # fmt: skip
+            self._loop()
+        finally:
+            if self.observer is not None:
+                self.observer.stop()
+                self.observer.join(timeout=5)
+            if self.sched is not None:
+                self.sched.shutdown(wait=False)
+            (paths.state_dir / "daemon.json").unlink(missing_ok=True)
+            lock.release()
+            log.info("daemon stopped")
+        return 0
+
+    def _loop(self) -> None:
+        settle = self.ctx.settings.daemon.settle_seconds
+        while not self.stopping.is_set():
+            timeout = 0.5 if self.pending else None
+            try:
+                item = self.work.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            if self.stopping.is_set():
+                break
+            if isinstance(item, Path):
+                self.pending[item] = self.clock()
+            elif item == SYNC:
+                self._step("sync", lambda: self._sync())
+            self._files_ready(settle)
+
+    def _files_ready(self, settle: float) -> None:
+        """Import every queued file whose size has held for ``settle`` seconds."""
+        now = self.clock()
+        for path, seen in list(self.pending.items()):
+            if self.stopping.is_set():
+                return
+            if not path.exists():
+                self.pending.pop(path, None)
+                continue
+            if now - seen < settle:
+                continue
+            if not inbox.settled(path, min(settle, 1.0)):
+                self.pending[path] = self.clock()
+                continue
+            self.pending.pop(path, None)
+            self._step(f"inbox {path.name}", lambda p=path: self._file(p))
+
+    def _file(self, path: Path) -> None:
+        ok, message = pipeline.import_inbox_file(self.ctx, path)
+        log.info("inbox: %s", message)
+        if ok:
+            pipeline.export(self.ctx)
+
+    def _sync(self) -> None:
+        report = pipeline.sync(self.ctx, kind="scheduled", settle=0)
+        log.info("sync: %s", json.dumps(report.summary(), ensure_ascii=False))
+        self._state()
+
+    def _step(self, name: str, action: Callable[[], None]) -> None:
+        """Run one step; nothing it raises ends the daemon."""
+        try:
+            action()
+        except Exception:
+            log.exception("%s failed; the daemon goes on", name)
+
+
+def run(ctx: pipeline.Context) -> int:
+    setup_logging(ctx.paths.log_dir)
+    if sys.stderr.isatty():
+        log.info("logging to %s", ctx.paths.log_dir / "pv2simkl.log")
+    return Daemon(ctx).run()
