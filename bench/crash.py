@@ -120,30 +120,68 @@ def check(folder: Path, want: dict[tuple[str, str], str]) -> list[str]:
     return problems
 
 
+def _remaining(folder: Path) -> tuple[int, int]:
+    """(files waiting in the inbox, events not yet exported)."""
+    files = [p for p in (folder / "inbox").iterdir() if p.is_file()]
+    db_path = folder / "data" / "pv2simkl.sqlite3"
+    if not db_path.exists():
+        return len(files), 1
+    db = sqlite3.connect(db_path, timeout=30)
+    try:
+        unexported = db.execute("SELECT count(*) FROM events WHERE batch_id IS NULL").fetchone()[0]
+    except sqlite3.OperationalError:  # killed before the schema was made
+        unexported = 1
+    db.close()
+    return len(files), unexported
+
+
+def _batches(folder: Path) -> dict[str, int]:
+    db = sqlite3.connect(folder / "data" / "pv2simkl.sqlite3")
+    rows = db.execute("SELECT status, count(*) FROM export_batches GROUP BY status").fetchall()
+    db.close()
+    return dict(rows)
+
+
 def run(folder: Path, *, kills: int, n: int, seed: int, verbose: bool = True) -> dict:
-    inbox, want = prepare(folder, seed, n)
+    """Rounds of: a fresh inbox, syncs killed at random instants while work remains, one
+    clean sync, the check. Kill instants are drawn over the work left, so they land in
+    every phase: imports early on, the CSV writing and the bookkeeping at the end."""
     rng = random.Random(seed)
     start = time.perf_counter()
-    # Measure one uninterrupted run on a copy, to spread the kills over its whole length.
-    probe = folder.with_name(folder.name + "-probe")
-    shutil.rmtree(probe, ignore_errors=True)
-    shutil.copytree(folder, probe)
-    t = time.perf_counter()
-    sync(probe, None)
-    duration = time.perf_counter() - t
-    shutil.rmtree(probe)
-    killed = finished = 0
-    for _ in range(kills):
-        if sync(folder, rng.uniform(0.05, duration * 1.1)) is None:
-            killed += 1
-        else:
-            finished += 1
-    sync(folder, None)
-    problems = check(folder, want)
-    result = {"works": len(want), "inbox_files": len(list((folder / "inbox").rglob("*.*"))),
-              "one_run_s": round(duration, 2), "killed": killed, "finished": finished,
-              "csv_files": len(list((folder / "data" / "exports").glob("simkl-*.csv"))),
-              "problems": problems, "wall_s": round(time.perf_counter() - start, 1)}  # fmt: skip
+    killed = finished = rounds = 0
+    problems: list[str] = []
+    works = 0
+    batch_states: dict[str, int] = {}
+    while killed < kills:
+        round_dir = folder / f"round-{rounds}"
+        inbox, want = prepare(round_dir, seed + rounds, n)
+        works += len(want)
+        probe = folder / "probe"
+        shutil.rmtree(probe, ignore_errors=True)
+        shutil.copytree(round_dir, probe)
+        t = time.perf_counter()
+        sync(probe, None)
+        duration = time.perf_counter() - t
+        shutil.rmtree(probe)
+        total_files = len([p for p in inbox.iterdir() if p.is_file()])
+        while killed < kills:
+            files, unexported = _remaining(round_dir)
+            if not files and not unexported:
+                break
+            share = files / total_files if files else 0.35
+            window = 0.4 + duration * share  # interpreter start-up, then the work left
+            if sync(round_dir, rng.uniform(0.05, window)) is None:
+                killed += 1
+            else:
+                finished += 1
+        sync(round_dir, None)
+        problems += [f"round {rounds}: {p}" for p in check(round_dir, want)]
+        for state, count in _batches(round_dir).items():
+            batch_states[state] = batch_states.get(state, 0) + count
+        rounds += 1
+    result = {"rounds": rounds, "works": works, "killed": killed, "finished_before_kill": finished,
+              "export_batches": batch_states, "problems": problems[:20],
+              "wall_s": round(time.perf_counter() - start, 1)}  # fmt: skip
     if verbose:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     return result

@@ -14,5 +14,5 @@ from bench import crash
 def test_killed_syncs_lose_nothing_and_write_nothing_twice(tmp_path: Path) -> None:
     result = crash.run(tmp_path / "crash", kills=12, n=600, seed=11, verbose=False)
     assert result["problems"] == []
-    assert result["killed"] >= 6  # most runs really were cut short
-    assert result["works"] > 100 and result["csv_files"] >= 1
+    assert result["killed"] == 12
+    assert result["works"] > 100
