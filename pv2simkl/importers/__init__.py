@@ -68,7 +68,7 @@ def _unknown(name: str, data: bytes) -> UnknownFormatError:
     head = data[:SNIFF_BYTES].lower()
     if b"<html" in head or b"<!doctype" in head:
         hint = "is an HTML page but not a Prime Video watch-history page"
-    elif head.lstrip().startswith((b"{", b"[")):
+    elif head.lstrip().startswith((b"{", b"[")) and _is_text(data[:SNIFF_BYTES]):
         hint = "is JSON but not a Prime Video watch-history reply"
     else:
         hint = "is not a Prime Video history file"
@@ -77,6 +77,14 @@ def _unknown(name: str, data: bytes) -> UnknownFormatError:
         "CSV or ZIP, or the console exporter's CSV)",
         path=name,
     )
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start > len(head) - 4  # only a character cut at the end of the sample
+    return True
 
 
 def parse_bytes(data: bytes, name: str, locale: str | None = None) -> tuple[str, Flattened]:
