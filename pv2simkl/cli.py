@@ -473,6 +473,107 @@ def status_cmd() -> None:
             )
 
 
+service_app = typer.Typer(help="Run the daemon as a user service (systemd or launchd).")
+app.add_typer(service_app, name="service")
+
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print the file and the commands; change nothing.")
+]
+
+
+def _flag(section: str, key: str) -> str | None:
+    value = State.overrides.get((section, key))
+    return str(value) if value else None
+
+
+@service_app.command("install")
+def service_install(dry_run: DryRun = False) -> None:
+    """Write the user service file and start the daemon now and at each login."""
+    from pv2simkl.daemon import service
+
+    with _session() as ctx:
+        env = service.service_environment(
+            config=State.config, data_dir=_flag("paths", "data_dir"), db=_flag("paths", "db")
+        )
+        plan = service.install_plan(environment=env, log_dir=ctx.paths.log_dir)
+        typer.echo(plan.describe() if dry_run else service.apply(plan))
+
+
+@service_app.command("uninstall")
+def service_uninstall(dry_run: DryRun = False) -> None:
+    """Stop the daemon, disable it and remove the service file."""
+    from pv2simkl.daemon import service
+
+    with _session():
+        plan = service.uninstall_plan()
+        typer.echo(plan.describe() if dry_run else service.apply(plan))
+
+
+@service_app.command("status")
+def service_status(dry_run: DryRun = False) -> None:
+    """Ask systemd or launchd whether the daemon runs."""
+    from pv2simkl.daemon import service
+
+    with _session():
+        plan = service.status_plan()
+        typer.echo(plan.describe() if dry_run else service.apply(plan))
+
+
+@service_app.command("logs")
+def service_logs(
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.")] = 200,
+    dry_run: DryRun = False,
+) -> None:
+    """Show the daemon's recent output (the user journal, or the launchd log files)."""
+    from pv2simkl.daemon import service
+
+    with _session() as ctx:
+        plan = service.logs_plan(log_dir=ctx.paths.log_dir, lines=lines)
+        typer.echo(plan.describe() if dry_run else service.apply(plan))
+
+
+config_app = typer.Typer(help="Create config.toml, or migrate the old exporter's config.")
+app.add_typer(config_app, name="config")
+
+
+def _config_file() -> Path:
+    from pv2simkl.config import default_config_file
+
+    return State.config or default_config_file()
+
+
+@config_app.command("init")
+def config_init(
+    force: Annotated[bool, typer.Option(help="Replace an existing config.toml.")] = False,
+) -> None:
+    """Write a config.toml holding every setting at its default, each with a comment."""
+    from pv2simkl import migrate
+
+    try:  # not _session(): a broken config.toml must not stop `init --force` replacing it
+        path = migrate.init(_config_file(), force=force)
+    except Exception as exc:
+        raise _fail(exc) from None
+    typer.echo(f"Wrote {path}. Secrets go to the keyring: `pv2simkl credentials set amazon`, …")
+
+
+@config_app.command("migrate")
+def config_migrate(
+    old: Annotated[Path, typer.Argument(help="The old exporter's config.js or config.json.")],
+    force: Annotated[
+        bool, typer.Option(help="Replace keys that config.toml already sets differently.")
+    ] = False,
+) -> None:
+    """Turn the old exporter's config into config.toml; its secrets go to the keyring."""
+    from pv2simkl import migrate
+
+    try:  # not _session(): the file being migrated into may not load yet
+        report = migrate.migrate(old, _config_file(), force=force)
+    except Exception as exc:
+        raise _fail(exc) from None
+    for line in report.lines():
+        typer.echo(line)
+
+
 @app.command("history")
 def history_cmd(
     fmt: Annotated[

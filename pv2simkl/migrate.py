@@ -144,6 +144,8 @@ def _object_literal(text: str, path: Path) -> str:
     """
     code = _code_only(text)
     found = _EXPORT.search(code)
+    if not found and code.lstrip().startswith("{"):
+        return text  # a bare object literal
     if not found:
         raise ConfigError(
             f"{path} does not look like the old exporter's config.js: "
@@ -346,7 +348,7 @@ def _export_dir(old: str, name: str, value: Any, base: Path, found: _Found) -> N
     found.add(_Entry(old, "paths", "export_dir", str(path)))
 
 
-def collect(data: Mapping[str, Any], base: Path) -> tuple[list[_Entry], list[tuple[str, str]]]:
+def _collect(data: Mapping[str, Any], base: Path) -> tuple[list[_Entry], list[tuple[str, str]]]:
     """Map the old settings onto pv2simkl's: (entries, ignored as (old name, why)).
 
     ``base`` is the old file's folder, for relative paths.
@@ -412,9 +414,14 @@ class MigrationReport:
         if self.written:
             out.append(f"Wrote {self.config_path}:")
             out += [f"  [{_section(new)}] {_key(new)} (from {old})" for old, new in self.settings]
-        else:
+        elif self.config_path.exists():
             out.append(f"Nothing to change in {self.config_path}.")
-        out += [f"  already set: {new} (from {old})" for old, new in self.unchanged]
+        else:
+            out.append(f"No settings to write; {self.config_path} was not created.")
+        out += [
+            f"  already set: [{_section(new)}] {_key(new)} (from {old})"
+            for old, new in self.unchanged
+        ]
         if self.secrets:
             out.append("Stored in the system keyring:")
             out += [f"  {new} (from {old})" for old, new in self.secrets]
@@ -498,13 +505,14 @@ def migrate(
     """Turn the old exporter's ``config.js``/``config.json`` into ``config.toml`` + keyring.
 
     Nothing changes when the old file cannot be read, when ``config.toml`` already sets a
-    key differently (unless ``force``), or when the result would not load. Secrets are
-    handed to ``store_secret(section, {key: value})`` once per section, before the file
-    is replaced; a secret that ``config.toml`` itself holds is removed from it (the file
-    would otherwise win over the keyring).
+    key differently (unless ``force``; a key at its default counts as unset), or when the
+    result would not load. Secrets are handed to ``store_secret(section, {key: value})``
+    once per section, before the file is replaced; a secret that ``config.toml`` itself
+    holds is removed from it (the file would otherwise win over the keyring). The file is
+    written atomically with mode 0600.
     """
     old_path, config_path = Path(old_path), Path(config_path)
-    entries, ignored = collect(read_old_config(old_path), old_path.resolve().parent)
+    entries, ignored = _collect(read_old_config(old_path), old_path.resolve().parent)
     report = MigrationReport(old_path, config_path, ignored=ignored)
     existing = _load_document(config_path)
     doc = existing if existing is not None else tomlkit.document()

@@ -215,3 +215,17 @@ def test_world_readable_config_with_a_secret_is_refused(tmp_path: Path) -> None:
     cfg.chmod(0o600)
     r = run("--config", str(cfg), "--data-dir", str(tmp_path / "d"), "doctor", "--no-probe")
     assert r.returncode == 0
+
+
+def test_service_dry_run_and_config_init(tmp_path: Path) -> None:
+    r = run("--data-dir", str(tmp_path / "d"), "service", "install", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "Restart=on-failure" in r.stdout and "ExecStart=/" in r.stdout
+    assert not (Path(os.environ["HOME"]) / ".config" / "systemd").exists()
+    cfg = tmp_path / "config.toml"
+    r = run("--config", str(cfg), "config", "init")
+    assert r.returncode == 0 and cfg.exists()
+    r = run("--config", str(cfg), "--data-dir", str(tmp_path / "d"), "doctor", "--no-probe")
+    assert r.returncode == 0, r.stderr
+    r = run("--config", str(cfg), "config", "init")
+    assert r.returncode != 0 and "force" in r.stderr

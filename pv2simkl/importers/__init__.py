@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +124,9 @@ def parse_zip(data: bytes, name: str, locale: str | None = None) -> Parsed:
             out.events.extend(flat.events)
             out.warnings.extend(flat.warnings)
             out.errors.extend(flat.errors)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, zlib.error,
+    ) as exc:  # fmt: skip
         raise ParseError(
             f"is a broken ZIP archive ({exc}); download the export again", path=name
         ) from None

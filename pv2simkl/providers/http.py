@@ -102,7 +102,7 @@ class RateLimiter:
     little, because requests reach the server later than they leave here.
     """
 
-    def __init__(self, limits: list[tuple[int, float]], margin: float = 0.03):
+    def __init__(self, limits: list[tuple[int, float]], margin: float = 0.05):
         self.limits = [(calls, seconds * (1 + margin) + 0.005) for calls, seconds in limits]
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
