@@ -111,3 +111,18 @@ def int_or_none(value: Any) -> int | None:
         return int(value) if value not in (None, "", False) else None
     except (TypeError, ValueError, OverflowError):  # "abc", inf, nan
         return None
+
+
+def text_or_none(value: Any) -> str | None:
+    """A non-empty string (stripped), or None for anything else a service may send."""
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def unique_texts(values: list[Any]) -> list[str]:
+    """The strings among ``values``, stripped, in order, without empties and repeats."""
+    out: list[str] = []
+    for value in values:
+        text = text_or_none(value)
+        if text and text not in out:
+            out.append(text)
+    return out

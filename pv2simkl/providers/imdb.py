@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, year_of
+from pv2simkl.providers.base import text_or_none as _text
+from pv2simkl.providers.base import unique_texts as _dedup
 from pv2simkl.providers.http import BadResponse, RateLimited, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -36,23 +38,9 @@ def imdb_id(value: Any) -> str | None:
     return None
 
 
-def _text(value: Any) -> str | None:
-    """A non-empty string, or None for anything else."""
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
 def _kind(value: Any, table: dict[str, MediaKind]) -> MediaKind | None:
     """The kind a service's type string stands for (a non-string type is no type)."""
     return table.get(value) if isinstance(value, str) else None
-
-
-def _dedup(names: list[str | None]) -> list[str]:
-    """Titles in order, without empties and repeats."""
-    out: list[str] = []
-    for name in names:
-        if name and name not in out:
-            out.append(name)
-    return out
 
 
 class ImdbApiDev(Provider):

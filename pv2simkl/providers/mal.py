@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.base import text_or_none as _text
+from pv2simkl.providers.base import unique_texts as _dedup
 from pv2simkl.providers.http import BadResponse, Response
 
 log = logging.getLogger(__name__)
@@ -31,21 +33,6 @@ STATUSES = {
     "not_yet_aired": "tba", "not yet aired": "tba",
 }  # fmt: skip
 PROBE_TITLE = "Cowboy Bebop"
-
-
-def _text(value: Any) -> str | None:
-    """A non-empty string, or None for anything else."""
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _dedup(names: list[Any]) -> list[str]:
-    """The strings among ``names``, in order, without repeats."""
-    out: list[str] = []
-    for name in names:
-        text = _text(name)
-        if text and text not in out:
-            out.append(text)
-    return out
 
 
 def _fits(media_type: Any, movie: bool) -> bool:

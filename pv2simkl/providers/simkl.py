@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from pv2simkl import __version__, titles
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.http import BadResponse, Response
 from pv2simkl.providers.imdb import PROBE_ID, imdb_id
 
@@ -28,11 +29,6 @@ SEARCH_LIMIT = 10
 # Record paths by kind: plural for movies, never "/movie/" or "/show/".
 ENDPOINT_KINDS: dict[str, MediaKind] = {"movie": "movie", "anime": "anime"}
 RECORD_PATHS: dict[str, str] = {"movie": "/movies", "tv": "/tv", "anime": "/anime"}
-
-
-def _text(value: Any) -> str | None:
-    """A non-empty string, or None for anything else."""
-    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _kind(*values: Any) -> MediaKind | None:

@@ -15,17 +15,13 @@ from typing import Any, ClassVar
 
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.http import BadResponse
 from pv2simkl.providers.imdb import PROBE_ID, imdb_id
 
 log = logging.getLogger(__name__)
 
 ANIMATION = 16  # TMDB genre id
-
-
-def _text(value: Any) -> str | None:
-    """A non-empty string, or None for anything else."""
-    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _is_anime(item: dict[str, Any]) -> bool:

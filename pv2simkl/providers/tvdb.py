@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from pv2simkl.config import ProviderSettings
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.http import BadResponse, HttpClient, Response, Unauthorized
 from pv2simkl.providers.imdb import imdb_id
 
@@ -26,11 +27,6 @@ log = logging.getLogger(__name__)
 TOKEN_KEY = "tvdb-token"  # its key in the response cache
 TOKEN_DAYS = 25.0  # a token lasts a month; renew a little early
 SEARCH_LIMIT = 10
-
-
-def _text(value: Any) -> str | None:
-    """A non-empty string, or None for anything else."""
-    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _tvdb_id(item: dict[str, Any]) -> int | None:
