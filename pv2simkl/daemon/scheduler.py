@@ -27,8 +27,15 @@ JOB_ID = "pv2simkl-sync"
 def trigger(settings: DaemonSettings):
     """The trigger the settings ask for (cron wins over the interval)."""
     if settings.cron.strip():
+        fields = settings.cron.split()
         try:
-            return CronTrigger.from_crontab(settings.cron, jitter=settings.jitter_seconds or None)
+            if len(fields) != 5:
+                raise ValueError("it needs five fields: minute hour day month weekday")
+            minute, hour, day, month, weekday = fields
+            # from_crontab() takes no jitter: build the trigger from the five fields.
+            jitter = settings.jitter_seconds or None
+            return CronTrigger(minute=minute, hour=hour, day=day, month=month,
+                               day_of_week=weekday, jitter=jitter)  # fmt: skip
         except ValueError as exc:
             raise ConfigError(
                 f"[daemon] cron {settings.cron!r} is not a crontab line ({exc})."

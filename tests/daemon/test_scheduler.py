@@ -1,0 +1,51 @@
+"""The daemon's schedule: interval or cron from config, one run at a time, catch-up."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from pv2simkl.config import DaemonSettings
+from pv2simkl.daemon import scheduler
+from pv2simkl.errors import ConfigError
+
+
+def test_interval_job_with_the_safe_defaults() -> None:
+    fired: list[float] = []
+    sched = scheduler.build(DaemonSettings(interval_minutes=90, jitter_seconds=0),
+                            lambda: fired.append(time.time()))  # fmt: skip
+    sched.start(paused=True)
+    try:
+        job = sched.get_job(scheduler.JOB_ID)
+        assert job.max_instances == 1 and job.coalesce is True
+        assert job.misfire_grace_time == 3600  # a laptop that slept still syncs on waking
+        due = scheduler.next_run(sched)
+        expected = datetime.now(due.tzinfo) + timedelta(minutes=90)
+        assert abs((due - expected).total_seconds()) < 5
+        job.modify(next_run_time=datetime.now(due.tzinfo))
+        sched.resume()
+        deadline = time.monotonic() + 10
+        while not fired and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(fired) == 1
+    finally:
+        sched.shutdown(wait=False)
+
+
+def test_cron_wins_over_the_interval() -> None:
+    sched = scheduler.build(DaemonSettings(cron="30 4 * * *", jitter_seconds=0), lambda: None)
+    sched.start(paused=True)
+    try:
+        due = scheduler.next_run(sched)
+        assert (due.hour, due.minute) == (4, 30)
+    finally:
+        sched.shutdown(wait=False)
+
+
+@pytest.mark.parametrize("settings", [DaemonSettings(cron="every day"),
+                                      DaemonSettings(interval_minutes=0)])  # fmt: skip
+def test_bad_schedules_are_config_errors(settings: DaemonSettings) -> None:
+    with pytest.raises(ConfigError):
+        scheduler.trigger(settings)
