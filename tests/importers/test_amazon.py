@@ -231,3 +231,25 @@ def test_secrets_never_in_logs_errors_or_files(history, tmp_path: Path, caplog) 
         for name in files:
             text += Path(root, name).read_bytes().decode("utf-8", "replace")
     assert TEST_PASSWORD not in text and TEST_TOTP_SECRET not in text
+
+
+def test_unknown_page_is_saved_redacted(httpserver, tmp_path: Path) -> None:
+    page = (
+        "<html><head><title>Something new</title></head><body><form method='post'>"
+        f"<input name='mystery' value='{TEST_EMAIL}'><input name='other' value='{TEST_PASSWORD}'>"
+        "</form><p>Amazon changed its pages again</p></body></html>"
+    )
+    httpserver.expect_request("/ap/signin").respond_with_data(page, content_type="text/html")
+    settings = AmazonSettings(signin_url=httpserver.url_for("/ap/signin"), timeout=10)
+    creds = Credentials(TEST_EMAIL, TEST_PASSWORD, TEST_TOTP_SECRET)
+    s = AmazonSession(settings, cookie_path=tmp_path / "c.lwp", state_dir=tmp_path / "state",
+                      credentials=creds)  # fmt: skip
+    with pytest.raises(amazon.LoginError, match="login --browser") as info:
+        s.sign_in()
+    (dump,) = (tmp_path / "state").glob("amazon-unknown-*.html")
+    assert str(dump) in str(info.value)
+    text = dump.read_text()
+    assert "Amazon changed its pages again" in text
+    assert TEST_PASSWORD not in text and TEST_EMAIL not in text
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600
+    s.close()
