@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import shutil
 import sys
@@ -116,7 +117,11 @@ def run(folder: Path, cycles: int, *, verbose: bool = True) -> dict:
             if blocked:
                 exports.unlink()
                 aside.rename(exports)
+            # The fakes run in this process: their request logs are theirs, not pv2simkl's.
+            services.reset_log()
+            amazon.reset_log()
             if cycle % 10 == 0 or cycle == cycles - 1:
+                gc.collect()
                 memory.append(round(rss_mb(), 1))
         wall = time.perf_counter() - start
         pipeline.sync(ctx, kind="soak-final")
