@@ -1,7 +1,7 @@
 """Plain data shapes shared by every part of pv2simkl.
 
 Every importer yields :class:`WatchEvent`; nothing after the store knows where an
-event came from. :class:`Work` is what Simkl knows: a movie or a show.
+event came from. Works (what Simkl knows: a movie or a show) live in the store.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 Kind = Literal["movie", "episode"]
 Precision = Literal["exact", "hour", "day"]
-SOURCES = ("page", "api", "export-a", "export-b", "export-c", "csv")
 
 
 def iso_utc(value: datetime) -> str:
@@ -81,20 +80,6 @@ class Ids:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(slots=True)
-class Work:
-    """A movie or a show as Simkl knows it."""
-
-    id: int
-    key: str
-    kind: Literal["movie", "show"]
-    title: str
-    year: int | None = None
-    media_type: Literal["movie", "tv", "anime"] | None = None
-    ids: Ids = field(default_factory=Ids)
-    show_status: str | None = None
 
 
 @dataclass(slots=True)

@@ -432,14 +432,6 @@ class Store:
         self._index = None
         return changed
 
-    def record_failed_import(self, *, path: str, sha256: str | None, message: str) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "INSERT INTO imports (path, sha256, started_at, finished_at, status, message)"
-                " VALUES (?, ?, ?, ?, 'failed', ?)",
-                [path, sha256, _now(), _now(), message],
-            )
-
     # ---- reading ----------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
