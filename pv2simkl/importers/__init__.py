@@ -120,10 +120,7 @@ def parse_zip(data: bytes, name: str, locale: str | None = None) -> Parsed:
             if module is None:
                 continue
             found += 1
-            flat = module.parse(member, name=member_name, locale=locale)
-            out.events.extend(flat.events)
-            out.warnings.extend(flat.warnings)
-            out.errors.extend(flat.errors)
+            out.merge(module.parse(member, name=member_name, locale=locale))
     except (
         zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, zlib.error,
     ) as exc:  # fmt: skip

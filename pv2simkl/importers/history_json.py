@@ -35,12 +35,47 @@ class HistoryPage:
 
 
 @dataclass
+class Unreadable:
+    """Rows (or sections) of one file that could not be read for one reason."""
+
+    reason: str  # "dates like '31 августа 2026 г.' could not be read"
+    where: list[str] = field(default_factory=list)  # "row 12", "section 3", …
+
+
+@dataclass
 class Flattened:
-    """Events from some sections, and what could not be read."""
+    """Events from some sections, what was left out on purpose, and what could not be read.
+
+    ``ignored`` counts rows that are not watches (trailers, live broadcasts, …) by reason;
+    they never make a file partial. ``unreadable`` groups rows that could not be read by
+    kind of problem, so the summary says one sentence per kind instead of one per row;
+    a file with any is stored as *partial* and read again when imported again.
+    """
 
     events: list[WatchEvent] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    ignored: dict[str, int] = field(default_factory=dict)
+    unreadable: dict[str, Unreadable] = field(default_factory=dict)
+
+    def ignore(self, reason: str, count: int = 1) -> None:
+        """``count`` rows that are not watches, e.g. ``ignore("trailers")``."""
+        self.ignored[reason] = self.ignored.get(reason, 0) + count
+
+    def skip(self, kind: str, reason: str, where: str) -> None:
+        """One unreadable row. ``kind`` groups rows (``"date"``); the first ``reason`` of a
+        kind is the one shown (``"dates like '…' could not be read"``)."""
+        self.unreadable.setdefault(kind, Unreadable(reason)).where.append(where)
+
+    def merge(self, other: Flattened) -> None:
+        """Add another part's events and bookkeeping (the members of one ZIP)."""
+        self.events.extend(other.events)
+        self.warnings.extend(other.warnings)
+        self.errors.extend(other.errors)
+        for reason, count in other.ignored.items():
+            self.ignore(reason, count)
+        for kind, part in other.unreadable.items():
+            self.unreadable.setdefault(kind, Unreadable(part.reason)).where.extend(part.where)
 
 
 def find_history_widget(doc: Any) -> dict[str, Any] | None:
