@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import normalise
+from pv2simkl.importers.export_titles import ExportTitles
 from pv2simkl.importers.history_json import Flattened
 from pv2simkl.importers.normalise import Seen
 from pv2simkl.models import WatchEvent
@@ -30,6 +30,9 @@ H_SECONDS = "Seconds Viewed"
 H_MATERIAL = "Material Type Description"
 H_AUTOPLAY = "Is Autoplay"
 H_DELETED = "Is Deleted"
+H_VIDEO_TYPE = "Video Type"
+H_ENTITLEMENT = "Entitlement Type"
+LIVE_PREFIX = "Coverage: "
 
 # Files of layout C that hold no watches of their own (they are read and ignored).
 C_COMPANION_HEADERS = (
@@ -45,8 +48,7 @@ C_COMPANION_NAMES = (
 )
 
 PLACEHOLDERS = {"not available", "not applicable", "n/a", ""}
-SKIPPED_MATERIAL = {"promo", "trailer", "short", "live", "livestreaming", "bonus"}
-MIN_SECONDS = 60.0
+MIN_SECONDS = 120.0  # a view shorter than this is an autoplay, a preview or a mistake
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -96,7 +98,8 @@ def sniff(head: bytes) -> bool:
     return layout_of(header_of(head)) is not None
 
 
-def _time(value: str, row: int, name: str, column: str) -> datetime:
+def _time(value: str, row: int, name: str, column: str, out: Flattened) -> datetime | None:
+    """A row's UTC instant, or None (the row is recorded as unreadable)."""
     text = _unquote(value)
     try:
         if "/" in text:
@@ -104,9 +107,8 @@ def _time(value: str, row: int, name: str, column: str) -> datetime:
         else:
             stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ParseError(
-            f"{column} {text!r} is not a date and time", path=name, where=f"row {row}"
-        ) from None
+        out.skip("time", f"{column} values like {text!r} are not a date and time", f"row {row}")
+        return None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
     return stamp.astimezone(UTC)
@@ -155,32 +157,49 @@ def _rows(text: str, name: str, layout: str) -> tuple[list[str], list[tuple[int,
     return header, rows
 
 
-def _choose_readings(raw_titles: list[str]) -> dict[str, tuple[str, str, int] | None]:
-    """Split every export title once; where it splits more than one way, the reading
-    whose show also appears in other rows wins (then the leftmost)."""
-    readings = {t: titles.export_title_splits(t) for t in set(raw_titles)}
-    shows: Counter[str] = Counter()
-    for options in readings.values():
-        for _, show, _ in options:
-            shows[titles.match_key(show)] += 1
-    chosen: dict[str, tuple[str, str, int] | None] = {}
-    for title, options in readings.items():
-        if not options:
-            chosen[title] = None
-        elif len(options) == 1:
-            chosen[title] = options[0]
-        else:
-            best = max(options, key=lambda o: shows[titles.match_key(o[1])])
-            top = shows[titles.match_key(best[1])]
-            chosen[title] = next(o for o in options if shows[titles.match_key(o[1])] == top)
-    return chosen
-
-
-def _event(raw: str, reading: tuple[str, str, int] | None, at: Seen, ref: str) -> WatchEvent | None:
+def _event(
+    raw: str, titles_of_file: ExportTitles, at: Seen, ref: str, *, by_columns: bool
+) -> WatchEvent | None:
+    reading = titles_of_file.episode(raw)
+    # Where the columns classify rows (layouts A and C), they alone decide what is a
+    # trailer: the real export labels "Official Trailer-…" rows Feature.
+    extras = not by_columns
     if reading is None:
-        return normalise.movie(raw, at, ref=ref)
-    episode_title, show, season = reading
-    return normalise.episode(show, season, at, title=episode_title, ref=ref, raw=raw)
+        return normalise.movie(raw, at, ref=ref, extras_by_title=extras)
+    return normalise.episode(
+        reading.show, reading.season, at, title=reading.episode_title, ref=ref, raw=raw,
+        extras_by_title=extras,
+    )  # fmt: skip
+
+
+def _not_a_watch_c(row: dict[str, str]) -> str | None:
+    """Why a layout-C/B row is not a watch, or None when it is one."""
+    material = _unquote(row.get(H_MATERIAL, "")).casefold()
+    if material in {"promo", "trailer"}:
+        return "trailers and promos"
+    if material in {"live", "livestreaming"}:
+        return "live broadcasts"
+    if material in {"short", "bonus"}:
+        return "bonus content"
+    if _unquote(row.get(H_DELETED, "")).casefold() in {"yes", "true"}:
+        return "rows deleted from the watch history"
+    seconds = _seconds(row.get(H_SECONDS))
+    if seconds is not None and seconds < MIN_SECONDS:
+        return f"views under {MIN_SECONDS // 60:.0f} minutes"
+    return None
+
+
+def _not_a_watch_a(row: dict[str, str], title: str) -> str | None:
+    """Why a layout-A row is not a watch, or None when it is one."""
+    video = row.get(H_VIDEO_TYPE, "").strip().casefold()
+    entitlement = row.get(H_ENTITLEMENT, "").strip().casefold()
+    if video in {"trailer", "promo"} or entitlement == "trailer":
+        return "trailers"
+    if video in {"live", "livestreaming"} or title.startswith(LIVE_PREFIX):
+        return "live broadcasts"
+    if video in {"bonus", "short", "extra"}:
+        return "bonus content"
+    return None
 
 
 def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
@@ -196,23 +215,24 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
     source = f"export-{layout}"
     if layout == "a":
         return _parse_a(rows, name, source, out)
+    by_columns = layout == "c"
     kept: list[tuple[int, str, datetime]] = []
     for line, row in rows:
         raw = titles.decode(_unquote(row.get(H_TITLE, "")))
         if raw.casefold() in PLACEHOLDERS:
+            out.ignore("rows without a title")
             continue
-        material = _unquote(row.get(H_MATERIAL, "")).casefold()
-        if material in SKIPPED_MATERIAL:
+        reason = _not_a_watch_c(row)
+        if reason:
+            out.ignore(reason)
             continue
-        if _unquote(row.get(H_DELETED, "")).casefold() in {"yes", "true"}:
-            continue
-        seconds = _seconds(row.get(H_SECONDS))
-        if seconds is not None and seconds < MIN_SECONDS:
-            continue
-        kept.append((line, raw, _time(row.get(H_START, ""), line, name, H_START)))
-    chosen = _choose_readings([raw for _, raw, _ in kept])
+        when = _time(row.get(H_START, ""), line, name, H_START, out)
+        if when is not None:
+            kept.append((line, raw, when))
+    file_titles = ExportTitles(raw for _, raw, _ in kept)
     for line, raw, when in kept:
-        event = _event(raw, chosen[raw], Seen(when, "exact", source), f"{name}:{line}")
+        at = Seen(when, "exact", source)
+        event = _event(raw, file_titles, at, f"{name}:{line}", by_columns=by_columns)
         if event:
             out.events.append(event)
     return out
@@ -221,20 +241,34 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
 def _parse_a(
     rows: list[tuple[int, dict[str, str]]], name: str, source: str, out: Flattened
 ) -> Flattened:
-    """Layout A: one row per hour and device; the rows of one playback become one watch."""
+    """Layout A: one row per hour and device; the rows of one playback become one watch.
+
+    Rows of one title merge while each is within an hour of the previous one or on the
+    same UTC day (several devices, a pause); the same title on another day is a rewatch.
+    """
     hours: dict[str, list[tuple[datetime, int]]] = {}
     for line, row in rows:
         raw = titles.decode(row.get(H_TITLE, ""))
         if raw.casefold() in PLACEHOLDERS:
+            out.ignore("rows without a title")
             continue
-        hours.setdefault(raw, []).append((_time(row.get(H_HOUR, ""), line, name, H_HOUR), line))
-    chosen = _choose_readings(list(hours))
+        reason = _not_a_watch_a(row, raw)
+        if reason:
+            out.ignore(reason)
+            continue
+        when = _time(row.get(H_HOUR, ""), line, name, H_HOUR, out)
+        if when is not None:
+            hours.setdefault(raw, []).append((when, line))
+    file_titles = ExportTitles(hours)
     for raw, stamps in hours.items():
         stamps.sort()
         previous: datetime | None = None
         for when, line in stamps:
-            if previous is None or when - previous > timedelta(hours=1):
-                event = _event(raw, chosen[raw], Seen(when, "hour", source), f"{name}:{line}")
+            if previous is None or (
+                when - previous > timedelta(hours=1) and when.date() != previous.date()
+            ):
+                at = Seen(when, "hour", source)
+                event = _event(raw, file_titles, at, f"{name}:{line}", by_columns=True)
                 if event:
                     out.events.append(event)
             previous = when

@@ -25,10 +25,15 @@ class Seen:
 
 
 def movie(
-    raw: str, at: Seen, *, gti: str | None = None, ref: str | None = None
-) -> WatchEvent | None:
-    """A movie watch, or None for a trailer, bonus content or an empty title."""
-    if not raw or titles.is_extra(raw):
+    raw: str, at: Seen, *, gti: str | None = None, ref: str | None = None,
+    extras_by_title: bool = True,
+) -> WatchEvent | None:  # fmt: skip
+    """A movie watch, or None for a trailer, bonus content or an empty title.
+
+    ``extras_by_title=False`` when the source classifies rows itself (the data export's
+    Video Type / Material Type): the title then never overrules it.
+    """
+    if not raw or (extras_by_title and titles.is_extra(raw)):
         return None
     title, year = titles.clean_movie_title(raw)
     return WatchEvent(
@@ -40,7 +45,7 @@ def movie(
 def episode(
     show: str, season: int | None, at: Seen, *, label: str | None = None,
     title: str | None = None, gti: str | None = None, ref: str | None = None,
-    raw: str | None = None,
+    raw: str | None = None, extras_by_title: bool = True,
 ) -> WatchEvent | None:  # fmt: skip
     """An episode watch, or None for a trailer or bonus content.
 
@@ -51,7 +56,7 @@ def episode(
     number = None
     if label is not None:
         number, title = titles.parse_episode_label(label)
-    if (title and titles.is_extra(title)) or titles.is_extra(show):
+    if extras_by_title and ((title and titles.is_extra(title)) or titles.is_extra(show)):
         return None
     return WatchEvent(
         kind="episode", title=show, season=season, episode=number, episode_title=title,

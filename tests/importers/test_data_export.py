@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from golden_support import LOCALE_SAMPLES, SAMPLES, GoldenCheck, imported
+from golden_support import LOCALE_SAMPLES, ROOT, SAMPLES, GoldenCheck, imported
 
 from fixtures import generator
+from pv2simkl import titles
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import data_export, parse_file
+from pv2simkl.importers.history_json import Flattened
+from pv2simkl.models import iso_utc
 
 
 @pytest.mark.parametrize("locale", LOCALE_SAMPLES)
@@ -67,9 +72,12 @@ def test_hour_rows_of_one_playback_are_one_watch(tmp_path: Path) -> None:
     path.write_text(csv_text)
     events = parse_file(path).flat.events
     got = [(e.kind, e.title, e.season, e.episode_title, e.watched_at.isoformat()) for e in events]
+    # The Video Type column decides what is a trailer: the real export labels this row
+    # Feature, and the real-samples README counts it among the things watched.
     assert got == [
         ("episode", "The Grand Tour", 1, "Opera, Art and Donuts", "2016-12-14T22:00:00+00:00"),
         ("movie", "Hitch", None, None, "2016-12-16T20:00:00+00:00"),
+        ("episode", "The Grand Tour", 2, "Official Trailer", "2016-12-16T21:00:00+00:00"),
     ]  # fmt: skip
 
 
@@ -106,11 +114,21 @@ def test_empty_exports_yield_nothing() -> None:
     assert not got
 
 
+def test_a_row_with_an_unreadable_time_is_skipped_and_named() -> None:
+    content = (
+        b'"Playback Start Datetime (UTC)","Title","Seconds Viewed"\n"nonsense","""X""","900"\n'
+        b'"2024-12-19T18:18:47Z","""Y""","900"\n"also bad","""Z""","900"\n'
+    )
+    flat = data_export.parse(content, name="x.csv")
+    assert [e.title for e in flat.events] == ["Y"]
+    (problem,) = flat.unreadable.values()
+    assert problem.where == ["row 2", "row 4"]
+    assert "'nonsense'" in problem.reason and "not a date" in problem.reason
+
+
 @pytest.mark.parametrize(
     ("content", "phrase"),
-    [(b'"Playback Start Datetime (UTC)","Title","Seconds Viewed"\n"nonsense","""X""","100"\n',
-      "not a date"),
-     ("Playback Hour,Title\n12/14/2016 19:00:00,Caf\xe9\n".encode("latin-1"), "not UTF-8"),
+    [("Playback Hour,Title\n12/14/2016 19:00:00,Caf\xe9\n".encode("latin-1"), "not UTF-8"),
      (b'"Playback Start Datetime (UTC)","Playback End Datetime (UTC)","Title","Seconds Viewed"\n'
       b'"2024-12-19T18:18:47Z","2024-12', "truncated")],
 )  # fmt: skip
@@ -125,3 +143,101 @@ def test_broken_zip_is_a_parse_error(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ParseError, match="ZIP"):
         parse_file(path)
+
+
+# ---- the real Italian export (../shared/real-samples/export-a-it-real.csv) ----------------
+
+REAL = ROOT / ".." / "shared" / "real-samples"
+
+
+def _things(events: list) -> set[tuple]:
+    return {(e.kind, titles.identity_key(e.title), e.season, e.episode_title) for e in events}
+
+
+@pytest.fixture(scope="module")
+def real_a() -> Flattened:
+    return parse_file(REAL / "export-a-it-real.csv").flat
+
+
+def test_real_export_a_reads_648_things_70_movies_578_episodes(real_a: Flattened) -> None:
+    things = _things(real_a.events)
+    assert len(things) == 648
+    assert Counter(kind for kind, *_ in things) == {"movie": 70, "episode": 578}
+    assert not real_a.unreadable and not real_a.errors
+
+
+def test_real_export_a_shows_are_recognised_from_the_whole_file(real_a: Flattened) -> None:
+    per_show = Counter(title for kind, title, _, _ in _things(real_a.events) if kind == "episode")
+    assert per_show["house"] == 178
+    assert per_show["scrubs"] == 169
+    assert per_show["the grand tour"] == 31
+    assert per_show["community"] == 19
+    high_castle = ("the man in the high castle", "man in the high castle")
+    assert sum(per_show[t] for t in high_castle) == 41  # three spellings, one case-fold apart
+
+
+def test_real_export_a_final_season_is_a_season_of_the_show(real_a: Flattened) -> None:
+    giants = {
+        (season, ep) for kind, title, season, ep in _things(real_a.events)
+        if kind == "episode" and title == "lattacco dei giganti"
+    }  # fmt: skip
+    assert len(giants) == 75
+    assert (None, "Al di là del mare") in giants  # "- The Final Season": season unknown
+    assert {(1, "Quel giorno"), (3, "Quel giorno")} <= giants
+
+
+@pytest.mark.parametrize(
+    ("show", "season", "episode_title"),
+    [("House", None, "Wilson's Heart"), ("Scrubs", None, "My Absence"),
+     ("House", None, "Half-Wit"), ("House", None, "Whac-A-Mole"),
+     ("The Grand Tour", 2, "Bah humbug-atti"), ("The Grand Tour", 1, "Enviro-mental"),
+     ("The Grand Tour", 1, "Opera, Art and Donuts"), ("The Boys", 2, '"What I Know"'),
+     ("All or Nothing: Manchester City", 1, "Great Expectations"),
+     ("LOL: Last One Laughing Italy", 1, "LOL - Ep. 01"),
+     ("Great Teacher Onizuka", 1, "Lesson1"), ("Paranoia Agent", None, "Double lips")],
+)  # fmt: skip
+def test_real_export_a_episode_titles_split_right(
+    real_a: Flattened, show: str, season: int | None, episode_title: str
+) -> None:
+    found = {(e.title, e.season) for e in real_a.events if e.episode_title == episode_title}
+    assert found == {(show, season)}
+
+
+@pytest.mark.parametrize(
+    "movie",
+    ["Lupin the 3rd - La bugia di Mine Fujiko", "Jin-Roh - Uomini e lupi", "Hitch",
+     "Doraemon: Il Film - Nobita e le Cronache dell'Esplorazione della Luna",
+     "First Light-Marvel\u2019s Cloak & Dagger"],
+)  # fmt: skip
+def test_real_export_a_movies_stay_whole(real_a: Flattened, movie: str) -> None:
+    assert {e.kind for e in real_a.events if e.title == movie} == {"movie"}
+
+
+def test_real_export_a_trailers_and_live_broadcasts_are_not_watches(real_a: Flattened) -> None:
+    assert real_a.ignored == {"trailers": 3, "live broadcasts": 7}
+    assert not [e for e in real_a.events if e.title.startswith("Coverage")]
+    # "Sopravvissuti" has a trailer row and a watch row in the same hour: one watch.
+    assert [e.watched_at.date().isoformat() for e in real_a.events
+            if e.title == "Sopravvissuti"] == ["2021-08-01"]  # fmt: skip
+
+
+def test_real_export_a_hour_rows_merge_and_other_days_are_rewatches(real_a: Flattened) -> None:
+    def times(episode_title: str) -> list[str]:
+        found = [e for e in real_a.events if e.episode_title == episode_title]
+        assert {e.precision for e in found} == {"hour"}
+        return sorted(iso_utc(e.watched_at) for e in found)
+
+    # 19:00 twice on a phone, 22:00 on a PC: one playback of one evening.
+    assert times("The Holy Trinity") == ["2016-12-14T19:00:00.000Z"]
+    assert times("Wilson's Heart") == ["2019-09-21T11:00:00.000Z"]  # 7 rows, 11:00–13:00
+    assert times("Not Cancer") == ["2019-09-21T14:00:00.000Z", "2019-09-24T19:00:00.000Z"]
+
+
+def test_real_export_a_zip_reads_the_same_history(real_a: Flattened) -> None:
+    flat = parse_file(REAL / "export-a-it-real.zip").flat
+    assert sorted(map(_public, flat.events)) == sorted(map(_public, real_a.events))
+    assert flat.ignored == real_a.ignored
+
+
+def _public(event) -> str:
+    return json.dumps(event.to_public(), sort_keys=True)
