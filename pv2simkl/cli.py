@@ -170,13 +170,15 @@ def import_cmd(
         for r in report.results:
             if r.skipped_file:
                 typer.echo(f"{r.path}: already imported, skipped (use --force to read it again)")
-            elif r.seen == 0:
+            elif r.seen == 0 and not r.watchlist and not r.ignored:
                 typer.echo(f"{r.path}: the history is empty; nothing to store")
             else:
                 typer.echo(
                     f"{r.path}: {r.seen} events read, {r.added} new"
                     + (f", {r.updated} completed" if r.updated else "")
                     + f" ({r.source})"
+                    + (f"; {r.watchlist} new on the watchlist" if r.watchlist else "")
+                    + _not_watches(r.ignored)
                 )
         for name, exc in report.failures:
             typer.echo(f"error: {exc if str(exc).startswith(name) else f'{name}: {exc}'}", err=True)
@@ -189,6 +191,14 @@ def import_cmd(
             _print_export(pipeline.export(ctx, out_dir=out))
         if report.failures:
             raise typer.Exit(report.failures[0][1].exit_code)
+
+
+def _not_watches(ignored: dict[str, int]) -> str:
+    """``; not watches, skipped: 3 trailers, 7 live broadcasts``."""
+    if not ignored:
+        return ""
+    parts = ", ".join(f"{count} {reason}" for reason, count in sorted(ignored.items()))
+    return f"; not watches, skipped: {parts}"
 
 
 def _print_export(result) -> None:

@@ -52,7 +52,8 @@ class ExportSettings:
 class ImportSettings:
     """How history files are read."""
 
-    default_locale: str = "en-US"  # for sources that do not name their language
+    # Language of dates, like `import --locale`: empty = each file's own (a page's <html lang>).
+    default_locale: str = ""
 
 
 @dataclass

@@ -49,6 +49,12 @@ class UnknownFormatError(ParseError):
     exit_code = 5
 
 
+class PartialReadError(ParseError):
+    """Some rows of a file could not be read; the rest of it is stored."""
+
+    exit_code = 16
+
+
 class StoreError(Pv2SimklError):
     """The SQLite store cannot be opened or written."""
 

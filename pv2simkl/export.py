@@ -43,6 +43,8 @@ HEADER = [
     "Memo",
 ]
 PREFIX = "simkl-"
+# Simkl's own sample file writes the watchlist status this way (its API token is plantowatch).
+PLAN_TO_WATCH = "plan to watch"
 
 
 @dataclass
@@ -86,12 +88,17 @@ def row_for(work: dict[str, Any], settings: ExportSettings, zone: tzinfo | None)
     """The 13 Simkl columns of one work."""
     events = work["events"]
     last_ep = ""
+    if not events:  # only on the watchlist
+        kind = "movie" if work["kind"] == "movie" else _show_type(work)
+        return [_cell(work["simkl"]), _cell(work["tvdb"]), _cell(work["tmdb"]),
+                _cell(work["imdb"]), _cell(work["mal"]), kind, work["title"],
+                _cell(work["year"]), "", PLAN_TO_WATCH, "", "", ""]  # fmt: skip
     if work["kind"] == "movie":
         kind = "movie"
         status = "completed"
         at, precision = max((e[2], e[3]) for e in events)
     else:
-        kind = work["media_type"] if work["media_type"] in {"tv", "anime"} else "tv"
+        kind = _show_type(work)
         numbered = [e for e in events if e[0] is not None and e[1] is not None]
         if numbered:
             season, episode, at, precision = max(numbered, key=lambda e: (e[0], e[1], e[2]))
@@ -114,6 +121,10 @@ def row_for(work: dict[str, Any], settings: ExportSettings, zone: tzinfo | None)
         "",
         "",
     ]
+
+
+def _show_type(work: dict[str, Any]) -> str:
+    return work["media_type"] if work["media_type"] in {"tv", "anime"} else "tv"
 
 
 def _cell(value: Any) -> str:

@@ -69,6 +69,29 @@ class WatchEvent:
 
 
 @dataclass(slots=True)
+class WatchlistItem:
+    """A title on the Prime Video watchlist, as the data export names it.
+
+    ``title`` is the movie, or the show without its season suffix. ``listed`` says the
+    item came from the current watchlist file; otherwise from the add/delete history,
+    where ``deleted`` marks a removal.
+    """
+
+    title: str
+    kind: Kind | Literal["show"]
+    added_at: datetime | None
+    listed: bool
+    deleted: bool = False
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "kind": "movie" if self.kind == "movie" else "show",
+            "added_at": iso_utc(self.added_at) if self.added_at else None,
+        }
+
+
+@dataclass(slots=True)
 class Ids:
     """Metadata ids of one work; any may be unknown."""
 
@@ -92,5 +115,7 @@ class ImportResult:
     added: int = 0
     updated: int = 0
     skipped_file: bool = False
+    ignored: dict[str, int] = field(default_factory=dict)  # rows that are not watches, by why
+    watchlist: int = 0  # watchlist titles stored
     warnings: list[str] = field(default_factory=list)
     error: str | None = None

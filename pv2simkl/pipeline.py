@@ -16,8 +16,9 @@ from typing import Protocol
 from pv2simkl import export as exporter
 from pv2simkl import titles
 from pv2simkl.config import Paths, Settings, load_settings
-from pv2simkl.errors import NotFoundError, ParseError, Pv2SimklError
+from pv2simkl.errors import NotFoundError, ParseError, PartialReadError, Pv2SimklError
 from pv2simkl.importers import Target, expand, parse_data, read_file
+from pv2simkl.importers.history_json import Unreadable
 from pv2simkl.models import Ids, ImportResult, WatchEvent
 from pv2simkl.store import Store, open_store
 
@@ -86,7 +87,7 @@ def import_paths(
     already imported (same bytes) is skipped unless ``force``.
     """
     report = ImportReport()
-    locale = locale or ctx.settings.import_.default_locale
+    locale = locale or ctx.settings.import_.default_locale or None
     for missing in (p for p in paths if not p.exists()):
         report.failures.append(
             (str(missing), ParseError("does not exist; check the path", path=str(missing)))
@@ -106,7 +107,7 @@ def _import_one(
     target: Target,
     *,
     force: bool,
-    locale: str,
+    locale: str | None,
     progress: ProgressHook | None,
     report: ImportReport,
 ) -> ImportResult | None:
@@ -128,23 +129,42 @@ def _import_one(
             return None
         report.failures.append((name, exc))
         return None
-    result = ImportResult(path=name, source=parsed.source, warnings=list(parsed.flat.warnings))
-    for message in parsed.flat.errors:
-        report.failures.append((name, ParseError(message)))
+    flat = parsed.flat
+    result = ImportResult(
+        path=name, source=parsed.source, warnings=list(flat.warnings), ignored=dict(flat.ignored)
+    )
+    problems = [ParseError(message) for message in flat.errors]
+    problems += [_partial(name, problem) for problem in flat.unreadable.values()]
+    report.failures.extend((name, problem) for problem in problems)
     if bar:
-        bar.set_total(len(parsed.flat.events))
+        bar.set_total(len(flat.events))
     added = ctx.store.add_import(
-        parsed.flat.events,
+        flat.events,
         path=name,
         sha256=parsed.sha256,
         source=parsed.source,
-        message="; ".join(parsed.flat.errors) or None,
+        message="; ".join(str(p) for p in problems) or None,
         progress=bar.advance if bar else None,
+        watchlist=flat.watchlist,
+        partial=bool(problems),
     )
     result.seen, result.added, result.updated = added.seen, added.added, added.updated
+    result.watchlist = added.watchlist
     for warning in parsed.flat.warnings:
         log.warning("%s", warning)
     return result
+
+
+def _partial(name: str, problem: Unreadable) -> PartialReadError:
+    """One sentence for every row of a file that failed the same way."""
+    count = len(problem.where)
+    shown = ", ".join(problem.where[:5]) + (f" and {count - 5} more" if count > 5 else "")
+    rows = "1 row" if count == 1 else f"{count} rows"
+    return PartialReadError(
+        f"{rows} skipped: {problem.reason} ({shown}). The rest of the file is stored; "
+        "after a fix (or with --locale), import it again to add the skipped rows.",
+        path=name,
+    )
 
 
 def export(

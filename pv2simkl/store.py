@@ -29,7 +29,7 @@ from sqlite_utils.migrations import Migrations
 
 from pv2simkl import titles
 from pv2simkl.errors import StoreError
-from pv2simkl.models import WatchEvent, iso_utc, parse_iso_utc
+from pv2simkl.models import WatchEvent, WatchlistItem, iso_utc, parse_iso_utc
 
 migrations = Migrations("pv2simkl")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -146,6 +146,21 @@ def m003_runs(db: Database) -> None:
     )  # fmt: skip
 
 
+@migrations()
+def m004_watchlist(db: Database) -> None:
+    """Titles on the Prime Video watchlist (data export); unwatched ones export as plan to watch."""
+    db["watchlist"].create(
+        {"work_id": int, "added_at": str, "import_id": int, "batch_id": int},
+        pk="work_id",
+        foreign_keys=[
+            ("work_id", "works", "id"),
+            ("import_id", "imports", "id"),
+            ("batch_id", "export_batches", "id"),
+        ],
+    )
+    db["imports"].add_column("watchlist_added", int)
+
+
 def work_key(kind: str, title: str) -> str:
     """``movie:der pate`` / ``show:das boot``.
 
@@ -177,6 +192,7 @@ class AddResult:
     seen: int = 0
     added: int = 0
     updated: int = 0
+    watchlist: int = 0
 
 
 def _now() -> str:
@@ -302,8 +318,14 @@ class Store:
         source: str | None,
         message: str | None = None,
         progress: Any = None,
+        watchlist: Iterable[WatchlistItem] = (),
+        partial: bool = False,
     ) -> AddResult:
-        """Store one file's events and its import record in one transaction."""
+        """Store one file's events (and watchlist) and its import record in one transaction.
+
+        A ``partial`` import (some rows could not be read) is recorded as such, so the same
+        file is read again next time instead of being skipped as already imported.
+        """
         if self._index is None:
             self._load_index()
         result = AddResult()
@@ -316,11 +338,14 @@ class Store:
                 )
                 import_id = cur.lastrowid
                 self._add_events(events, import_id, result, progress)
+                result.watchlist = self._add_watchlist(watchlist, import_id)
                 self.db.execute(
-                    "UPDATE imports SET finished_at = ?, status = 'done', events_seen = ?,"
-                    " events_added = ?, events_updated = ?, message = ? WHERE id = ?",
-                    [_now(), result.seen, result.added, result.updated, message, import_id],
-                )
+                    "UPDATE imports SET finished_at = ?, status = ?, events_seen = ?,"
+                    " events_added = ?, events_updated = ?, message = ?, watchlist_added = ?"
+                    " WHERE id = ?",
+                    [_now(), "partial" if partial else "done", result.seen, result.added,
+                     result.updated, message, result.watchlist, import_id],
+                )  # fmt: skip
         except BaseException:
             self._index = None  # the transaction rolled back: rebuild from what is stored
             raise
@@ -366,6 +391,25 @@ class Store:
                 result.updated += 1
             if progress is not None:
                 progress(1)
+
+    def _add_watchlist(self, items: Iterable[WatchlistItem], import_id: int) -> int:
+        """Watchlist titles not stored yet; a title already watched is stored too (it only
+        exports while the work has no watch)."""
+        assert self._works is not None
+        added = 0
+        for item in items:
+            key = work_key(item.kind, item.title)
+            other = work_key("movie" if item.kind != "movie" else "episode", item.title)
+            wid = self._works.get(key) or self._works.get(other)
+            if wid is None:
+                event_kind = "movie" if item.kind == "movie" else "episode"
+                wid = self._work_id(WatchEvent(event_kind, item.title, _EPOCH, "watchlist"))
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO watchlist (work_id, added_at, import_id) VALUES (?, ?, ?)",
+                [wid, iso_utc(item.added_at) if item.added_at else None, import_id],
+            )
+            added += cur.rowcount
+        return added
 
     def _merge(self, eid: int, wid: int, event: WatchEvent, keys: list[tuple], day: int) -> bool:
         """Fill what the stored event lacks from ``event``; True if anything changed."""
@@ -619,6 +663,7 @@ class Store:
             )
             batch = cur.lastrowid
             self.db.execute("UPDATE events SET batch_id = ? WHERE batch_id IS NULL", [batch])
+            self.db.execute("UPDATE watchlist SET batch_id = ? WHERE batch_id IS NULL", [batch])
         return batch
 
     def set_batch_files(self, batch: int, files: list[str], rows: int) -> None:
@@ -638,6 +683,7 @@ class Store:
     def rollback_batch(self, batch: int) -> None:
         with self.db.atomic():
             self.db.execute("UPDATE events SET batch_id = NULL WHERE batch_id = ?", [batch])
+            self.db.execute("UPDATE watchlist SET batch_id = NULL WHERE batch_id = ?", [batch])
             self.db.execute(
                 "UPDATE export_batches SET status = 'rolled_back', finished_at = ? WHERE id = ?",
                 [_now(), batch],
@@ -653,12 +699,24 @@ class Store:
         return [
             r[0]
             for r in self.db.execute(
-                "SELECT DISTINCT work_id FROM events WHERE batch_id = ? ORDER BY work_id", [batch]
+                "SELECT DISTINCT work_id FROM events WHERE batch_id = ?"
+                " UNION SELECT l.work_id FROM watchlist l WHERE l.batch_id = ?"
+                " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.work_id = l.work_id)"
+                " ORDER BY 1",
+                [batch, batch],
             )
         ]
 
     def all_work_ids(self) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT id FROM works ORDER BY id")]
+        """Every work with a watch or on the watchlist."""
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT id FROM works w"
+                " WHERE EXISTS (SELECT 1 FROM events e WHERE e.work_id = w.id)"
+                " OR EXISTS (SELECT 1 FROM watchlist l WHERE l.work_id = w.id) ORDER BY id"
+            )
+        ]
 
     def export_facts(self, work_ids: list[int]) -> Iterator[dict[str, Any]]:
         """Per work: its row data and its events' (season, episode, watched_at, precision)."""
@@ -671,6 +729,12 @@ class Store:
                     "SELECT id, kind, title, year, media_type, simkl_id, tvdb_id, tmdb_id,"
                     f" imdb_id, mal_id, show_status FROM works WHERE id IN ({marks})",
                     chunk,
+                )
+            }
+            listed = {
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT work_id FROM watchlist WHERE work_id IN ({marks})", chunk
                 )
             }
             events: dict[int, list[tuple]] = {wid: [] for wid in chunk}
@@ -699,6 +763,7 @@ class Store:
                     "mal": mal,
                     "show_status": status,
                     "events": events[wid],
+                    "watchlist": wid in listed,
                 }
 
 

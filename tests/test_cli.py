@@ -229,3 +229,38 @@ def test_service_dry_run_and_config_init(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     r = run("--config", str(cfg), "config", "init")
     assert r.returncode != 0 and "force" in r.stderr
+
+
+REAL = ROOT.parent / "shared" / "real-samples"
+
+
+def test_real_export_zip_summary_names_what_is_not_a_watch(tmp_path: Path, data: Path) -> None:
+    r = run("--data-dir", str(data), "import", str(REAL / "export-a-it-real.zip"), "--export",
+            "--out", str(tmp_path / "out"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "not watches, skipped: 7 live broadcasts, 3 trailers" in r.stdout
+    assert "new on the watchlist" in r.stdout
+    (csv_file,) = (tmp_path / "out").glob("simkl-*.csv")
+    rows = csv_file.read_text(encoding="utf-8").splitlines()
+    planned = [row for row in rows if ",plan to watch," in row]
+    # The other watchlist title, "L'Attacco dei Giganti - The Final Season", was watched.
+    assert planned == [
+        ",,,,,movie,L'Attacco dei Giganti - Parte 3: L'urlo del risveglio,,,plan to watch,,,"
+    ]
+
+
+def test_partly_read_file_stores_the_rest_and_is_read_again(tmp_path: Path, data: Path) -> None:
+    header = '"Playback Start Datetime (UTC)","Title","Seconds Viewed"\n'
+    good = '"2024-12-19T18:18:47Z","""Hitch""","900"\n'
+    path = tmp_path / "b.csv"
+    path.write_text(header + good + '"19.12.2024","""Red One""","900"\n')
+    first = run("--data-dir", str(data), "import", str(path))
+    assert first.returncode == 16, first.stderr
+    assert "1 row skipped" in first.stderr and "row 3" in first.stderr
+    assert "Stored 1 new events" in first.stdout
+    again = run("--data-dir", str(data), "import", str(path))
+    assert "already imported" not in again.stdout and again.returncode == 16
+    path.write_text(header + good + '"2024-12-19T20:00:00Z","""Red One""","900"\n')
+    fixed = run("--data-dir", str(data), "import", str(path))
+    assert fixed.returncode == 0, fixed.stderr
+    assert "Stored 1 new events" in fixed.stdout

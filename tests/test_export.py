@@ -188,3 +188,53 @@ def test_read_only_folder_is_an_export_error_and_nothing_is_marked(
     with pytest.raises(ExportError):
         export.export(store, out, settings())
     assert store.counts()["unexported"] == 1
+
+
+def _watchlist(*items: tuple[str, str]) -> list:
+    from pv2simkl.models import WatchlistItem
+
+    when = datetime(2021, 1, 23, 22, 8, tzinfo=UTC)
+    return [WatchlistItem(title, kind, when, listed=True) for title, kind in items]
+
+
+def test_watchlist_titles_never_watched_are_plan_to_watch_rows(
+    store: Store, tmp_path: Path
+) -> None:
+    store.add_import(
+        [ev("Hitch", 3), ev("Fallout", 4, 1, 2)], path="x", sha256="1", source="export-a",
+        watchlist=_watchlist(("Interstellar", "movie"), ("Reacher", "show"),
+                             ("Hitch", "movie"), ("Fallout", "show")),
+    )  # fmt: skip
+    result = export.export(store, tmp_path / "out", settings())
+    rows = {r["Title"]: r for r in read(result.files[0])}
+    assert set(rows) == {"Hitch", "Fallout", "Interstellar", "Reacher"}
+    assert (rows["Interstellar"]["Type"], rows["Interstellar"]["Watchlist"]) == (
+        "movie", "plan to watch"
+    )  # fmt: skip
+    assert rows["Reacher"]["Type"] == "tv" and rows["Reacher"]["Watchlist"] == "plan to watch"
+    assert rows["Reacher"]["WatchedDate"] == rows["Reacher"]["LastEpWatched"] == ""
+    assert rows["Hitch"]["Watchlist"] == "completed"  # watched: never "plan to watch"
+    assert rows["Fallout"]["Watchlist"] == "watching"
+    # A delta holds them once; a watch of a watchlisted title later exports as watched.
+    assert not export.export(store, tmp_path / "out", settings()).files
+    store.add_import([ev("Interstellar", 9)], path="y", sha256="2", source="page")
+    again = read(export.export(store, tmp_path / "out", settings()).files[0])
+    assert [(r["Title"], r["Watchlist"]) for r in again] == [("Interstellar", "completed")]
+
+
+def test_watchlist_rows_come_back_with_export_all(store: Store, tmp_path: Path) -> None:
+    store.add_import([], path="x", sha256="1", source="export-a",
+                     watchlist=_watchlist(("Interstellar", "movie")))  # fmt: skip
+    export.export(store, tmp_path / "out", settings())
+    result = export.export(store, tmp_path / "all", settings(), all_history=True)
+    assert [r["Watchlist"] for r in read(result.files[0])] == ["plan to watch"]
+
+
+def test_a_rolled_back_batch_releases_watchlist_rows(store: Store, tmp_path: Path) -> None:
+    store.add_import([], path="x", sha256="1", source="export-a",
+                     watchlist=_watchlist(("Interstellar", "movie")))  # fmt: skip
+    batch = store.begin_batch(export_dir=str(tmp_path), files=[], all_history=False)
+    assert store.work_ids_in_batch(batch)
+    store.rollback_batch(batch)
+    result = export.export(store, tmp_path / "out", settings())
+    assert [r["Title"] for r in read(result.files[0])] == ["Interstellar"]

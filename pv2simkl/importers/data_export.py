@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from pv2simkl import titles
@@ -19,7 +20,7 @@ from pv2simkl.importers import normalise
 from pv2simkl.importers.export_titles import ExportTitles
 from pv2simkl.importers.history_json import Flattened
 from pv2simkl.importers.normalise import Seen
-from pv2simkl.models import WatchEvent
+from pv2simkl.models import WatchEvent, WatchlistItem
 
 NAME = "data export"
 
@@ -33,6 +34,14 @@ H_DELETED = "Is Deleted"
 H_VIDEO_TYPE = "Video Type"
 H_ENTITLEMENT = "Entitlement Type"
 LIVE_PREFIX = "Coverage: "
+
+# The watchlist files of the legacy export: `Digital.PrimeVideo.Watchlist.csv` (the list
+# now) and `…WatchlistHistory.csv` (every add and delete, with `listId`, `deleted` 0/1).
+W_ADDED = "itemAddedDate"
+W_TITLE = "catalogTitle"
+W_DELETED = "deleted"
+# `Digital.PrimeVideo.ViewCounts.2.csv`: a summary ("# titles watched"), not watches.
+VIEW_COUNTS_COLUMN = "# titles watched"
 
 # Files of layout C that hold no watches of their own (they are read and ignored).
 C_COMPANION_HEADERS = (
@@ -81,10 +90,14 @@ def header_of(data: bytes) -> list[str] | None:
 
 
 def layout_of(header: list[str] | None) -> str | None:
-    """``a``, ``b``, ``c``, ``c-companion`` or None."""
+    """``a``, ``b``, ``c``, ``watchlist``, ``c-companion`` (known, no watches) or None."""
     if not header:
         return None
     names = set(header)
+    if {W_ADDED, W_TITLE} <= names:
+        return "watchlist"
+    if VIEW_COUNTS_COLUMN in names:
+        return "c-companion"
     if H_HOUR in names and H_TITLE in names:
         return "a"
     if H_START in names and H_TITLE in names:
@@ -212,6 +225,9 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
     if layout == "c-companion":
         return out
     header, rows = _rows(text, name, layout)
+    if layout == "watchlist":
+        out.watchlist.extend(_watchlist(rows))
+        return out
     source = f"export-{layout}"
     if layout == "a":
         return _parse_a(rows, name, source, out)
@@ -273,6 +289,42 @@ def _parse_a(
                     out.events.append(event)
             previous = when
     return out
+
+
+def _watchlist(rows: list[tuple[int, dict[str, str]]]) -> Iterator[WatchlistItem]:
+    """Watchlist rows; ``deleted`` present means the add/delete history file."""
+    for _, row in rows:
+        raw = titles.decode(_unquote(row.get(W_TITLE, "")))
+        if raw.casefold() in PLACEHOLDERS:
+            continue
+        text = _unquote(row.get(W_ADDED, ""))
+        try:
+            added = datetime.strptime(text, "%m/%d/%Y %H:%M").replace(tzinfo=UTC)
+        except ValueError:
+            added = None  # the date only orders the list; the title is what counts
+        suffix = titles.season_suffix(raw)
+        show = suffix[0] if suffix else None
+        deleted = _unquote(row.get(W_DELETED, "0")) == "1"
+        yield WatchlistItem(
+            title=show or titles.clean_movie_title(raw)[0], kind="show" if show else "movie",
+            added_at=added, listed=W_DELETED not in row, deleted=deleted,
+        )  # fmt: skip
+
+
+def current_watchlist(items: list[WatchlistItem]) -> list[WatchlistItem]:
+    """What is on the watchlist now, one item per title.
+
+    The current list decides when the export has it; from the history alone a title
+    that was ever deleted is left out (rows of one minute do not say which came last).
+    """
+    listed = [i for i in items if i.listed]
+    if not listed:
+        deleted = {titles.identity_key(i.title) for i in items if i.deleted}
+        listed = [i for i in items if titles.identity_key(i.title) not in deleted]
+    unique: dict[tuple[str, str], WatchlistItem] = {}
+    for item in listed:
+        unique.setdefault((item.kind, titles.identity_key(item.title)), item)
+    return list(unique.values())
 
 
 def companion(name: str) -> bool:

@@ -42,14 +42,6 @@ class Reading:
     position: int  # index of the hyphen that was split on
 
 
-def _season_suffix(text: str) -> tuple[str, int | None] | None:
-    finder = getattr(titles, "season_suffix", None)
-    if finder is not None:
-        return finder(text)
-    show, season = titles.split_season(text)
-    return (show or "", season) if season is not None else None
-
-
 def readings(text: str) -> list[Reading]:
     """Every split of ``text`` at an unspaced hyphen, leftmost first."""
     out = []
@@ -61,7 +53,7 @@ def readings(text: str) -> list[Reading]:
         episode, rest = text[:i].strip(), text[i + 1 :].strip()
         if not episode or not rest:
             continue
-        suffix = _season_suffix(rest)
+        suffix = titles.season_suffix(rest)
         if suffix is not None:
             show, season = suffix
             out.append(Reading(episode, show or rest, season, True, i))  # bare "Season 3"

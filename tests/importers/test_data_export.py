@@ -241,3 +241,31 @@ def test_real_export_a_zip_reads_the_same_history(real_a: Flattened) -> None:
 
 def _public(event) -> str:
     return json.dumps(event.to_public(), sort_keys=True)
+
+
+def test_real_export_zip_watchlist_is_what_is_listed_now() -> None:
+    got = [w.to_public() for w in parse_file(REAL / "export-a-it-real.zip").flat.watchlist]
+    assert got == [
+        {"title": "L'Attacco dei Giganti - Parte 3: L'urlo del risveglio", "kind": "movie",
+         "added_at": "2021-01-23T22:08:00.000Z"},
+        {"title": "L'Attacco dei Giganti", "kind": "show", "added_at": "2021-01-23T22:33:00.000Z"},
+    ]  # fmt: skip
+
+
+def test_watchlist_history_alone_leaves_out_every_deleted_title(tmp_path: Path) -> None:
+    with zipfile.ZipFile(REAL / "export-a-it-real.zip") as z:
+        history = z.read("Digital.PrimeVideo.Watchlist/Digital.PrimeVideo.WatchlistHistory.csv")
+    path = tmp_path / "history.csv"
+    path.write_bytes(history)
+    flat = parse_file(path).flat
+    assert sorted(w.title for w in flat.watchlist) == [
+        "L'Attacco dei Giganti", "L'Attacco dei Giganti - Parte 3: L'urlo del risveglio"
+    ]  # fmt: skip
+    assert not flat.events
+
+
+def test_view_counts_summary_is_known_and_holds_no_watches(tmp_path: Path) -> None:
+    with zipfile.ZipFile(REAL / "export-a-it-real.zip") as z:
+        counts = z.read("Digital.PrimeVideo.ViewCounts.2/Digital.PrimeVideo.ViewCounts.2.csv")
+    flat = data_export.parse(counts, name="ViewCounts.csv")
+    assert not flat.events and not flat.watchlist and not flat.unreadable
