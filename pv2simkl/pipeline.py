@@ -188,6 +188,7 @@ class EnrichReport:
     matched: int = 0
     unmatched: int = 0
     episodes_numbered: int = 0
+    refiled: int = 0  # "X-Y" movies that turned out to be an episode X of the show Y
     requests: dict[str, int] = field(default_factory=dict)
     throttled: dict[str, int] = field(default_factory=dict)
     cache_hits: int = 0
@@ -249,6 +250,7 @@ def enrich(ctx: Context, *, progress: ProgressHook | None = None) -> EnrichRepor
 
         resolver.resolve_many(jobs, threads=ctx.settings.metadata.threads, on_done=done)
         store.save_resolutions(pending)
+        report.refiled = _settle_ambiguous(store, resolver, language)
         report.episodes_numbered = _number_episodes(store, resolver)
         for state in states:
             if state.provider is not None:
@@ -260,6 +262,26 @@ def enrich(ctx: Context, *, progress: ProgressHook | None = None) -> EnrichRepor
         return report
     finally:
         registry.close(states, cache)
+
+
+def _settle_ambiguous(store: Store, resolver, language: str) -> int:
+    """Single data-export rows ``X-Y`` were kept as movies; where no service knows the movie
+    but one knows ``Y`` as a show, their watches become episode ``X`` of that show."""
+    from pv2simkl.importers.export_titles import readings
+
+    moved = 0
+    for work in store.unmatched_movies():
+        for reading in reversed(readings(work["title"])):
+            row = {"title": reading.show, "kind": "show", "year": None, "locale": work["locale"]}
+            result = resolver.resolve(work["id"], _query(row, language))
+            if result.matched:
+                result.work_id = store.refile_as_episodes(
+                    work["id"], reading.show, reading.season, reading.episode_title
+                )
+                store.save_resolutions([result])
+                moved += 1
+                break
+    return moved
 
 
 def _number_episodes(store: Store, resolver) -> int:

@@ -547,6 +547,43 @@ class Store:
                         [json.dumps(r.candidates, ensure_ascii=False), now, r.work_id],
                     )
 
+    def unmatched_movies(self) -> list[dict[str, Any]]:
+        """Movies no provider matched whose title holds an unspaced hyphen (``X-Y``)."""
+        rows = self.db.execute(
+            "SELECT w.id, w.title, (SELECT e.locale FROM events e WHERE e.work_id = w.id"
+            " AND e.locale IS NOT NULL LIMIT 1) FROM works w WHERE w.kind = 'movie'"
+            " AND w.match_status = 'unmatched' AND w.title GLOB '*[^ ]-[^ ]*' ORDER BY w.id"
+        ).fetchall()
+        return [{"id": r[0], "title": r[1], "locale": r[2]} for r in rows]
+
+    def refile_as_episodes(
+        self, movie_id: int, show: str, season: int | None, episode_title: str
+    ) -> int:
+        """Move a movie's watches to ``show`` as episode ``episode_title``; returns the show's
+        work id. The watches export again (as the show's); the movie work is removed."""
+        with self.db.atomic():
+            self._load_index()
+            assert self._works is not None
+            key = work_key("episode", show)
+            show_id = self._works.get(key)
+            if show_id is None:
+                show_id = self.db.execute(
+                    "INSERT INTO works (key, kind, title, created_at) VALUES (?, 'show', ?, ?)",
+                    [key, show, _now()],
+                ).lastrowid
+            self.db.execute(
+                "UPDATE events SET work_id = ?, kind = 'episode', season = ?, episode_title = ?,"
+                " batch_id = NULL WHERE work_id = ?",
+                [show_id, season, episode_title, movie_id],
+            )
+            self.db.execute(
+                "UPDATE OR IGNORE watchlist SET work_id = ? WHERE work_id = ?", [show_id, movie_id]
+            )
+            self.db.execute("DELETE FROM watchlist WHERE work_id = ?", [movie_id])
+            self.db.execute("DELETE FROM works WHERE id = ?", [movie_id])
+        self._index = None  # rebuilt on the next import
+        return show_id
+
     def find_works(self, title: str) -> list[dict[str, Any]]:
         """Works whose normalised title equals that of ``title`` (movie and show alike)."""
         key = titles.identity_key(title)

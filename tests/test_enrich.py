@@ -168,3 +168,32 @@ def test_episodes_known_by_title_get_their_numbers(tmp_path: Path, services: Moc
     numbered = [e for e in ctx.store.iter_events() if e.kind == "episode" and e.episode]
     assert len(numbered) == report.episodes_numbered
     ctx.close()
+
+
+def test_single_x_dash_y_row_becomes_an_episode_once_a_service_knows_the_show(
+    tmp_path: Path,
+) -> None:
+    from fixtures.mock_catalog import catalog_from_titles
+
+    show = "Marvel\u2019s Cloak & Dagger"
+    catalog = catalog_from_titles(
+        11, ["Jin-Roh - Uomini e lupi"], [(show, {1: ["First Light", "Suicide Sprints"]})]
+    )
+    export = tmp_path / "Digital.PrimeVideo.Viewinghistory.csv"
+    head = "Playback Hour,Entitlement Type,Video Type,Title\n"
+    export.write_text(
+        head + "06/08/2019 21:00:00,PRIME_SUBSCRIPTION,Feature,First Light-" + show + "\n"
+        "06/09/2019 21:00:00,PRIME_SUBSCRIPTION,Feature,Jin-Roh - Uomini e lupi\n"
+    )
+    with MockServices(catalog, limits=FAST) as mock:
+        ctx = make_ctx(tmp_path, mock)
+        pipeline.import_paths(ctx, [export])
+        assert {e.kind for e in pipeline.history(ctx)} == {"movie"}  # ambiguous: as written
+        report = pipeline.enrich(ctx)
+        got = {(e.kind, e.title, e.episode_title) for e in pipeline.history(ctx)}
+        csv_rows = rows(pipeline.export(ctx))
+        ctx.close()
+    assert report.refiled == 1
+    assert got == {("episode", show, "First Light"), ("movie", "Jin-Roh - Uomini e lupi", None)}
+    assert csv_rows[show]["Type"] == "tv" and csv_rows[show]["TMDB"]
+    assert "First Light-" + show not in csv_rows
