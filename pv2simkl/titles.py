@@ -14,32 +14,86 @@ import html
 import re
 import unicodedata
 
-# Season words of the locales Prime Video serves (case-insensitive).
-_SEASON_WORDS = (
-    r"season|series|staffel|stagione|temporada|saison|seizoen|sezon|säsong|sæson|sesong|"
-    r"kausi|sezona|évad|sezonul|сезон|シーズン|시즌"
+# Season words of the languages Prime Video serves (case-insensitive). Words in Latin script
+# need a word boundary before them; words in other scripts may follow the show directly.
+_SEASON_WORDS_LATIN = (
+    "season|series|staffel|stagione|temporada|saison|seizoen|sezon|säsong|sæson|sesong|"
+    "kausi|řada|série|serie|musim|sezona|sezóna|évad|sezonul"
 )
-_SEASON = re.compile(
-    rf"^(?P<show>.*?)[\s\-–—:,]*\(?\b(?:{_SEASON_WORDS})\s*#?\s*(?P<n>\d{{1,4}})\)?"
-    r"(?P<rest>(?:\s.*)?)$",
-    re.IGNORECASE,
+_SEASON_WORDS_SCRIPT = "сезон|シーズン|시즌|सीज़न|सीजन|الموسم|ซีซั่น|ซีซัน"
+_SEASON_WORD = rf"(?:\b(?:{_SEASON_WORDS_LATIN})\b|(?:{_SEASON_WORDS_SCRIPT}))"
+# Words that follow the number in their own language (``2 сезон``, ``2. řada``, ``2. Sezon``).
+_NUMBER_FIRST_WORDS = frozenset({"сезон", "řada", "sezon", "staffel", "temporada", "série"})
+# Marks between a number and the season word: ``4.ª``, ``1ª``, ``2.``, ``2-й``, ``2nd``, ``2e``.
+_ORDINAL_MARK = (
+    r"(?:\.\s*[ªºo°a]|[ªº°]|[ao](?=\s)|\.|-?(?:й|я|ый|ий|ой)|st|nd|rd|th|ème|eme|er|re|e)"
 )
-_SEASON_CJK = re.compile(r"^(?P<show>.*?)[\s\-–—:,]*第\s*(?P<n>\d{1,4})\s*[季部]\s*(?P<rest>.*)$")
-# What may follow the season number and still belong to the season suffix.
-_SEASON_REST = re.compile(
-    r"^\s*(?:[-–—:]?\s*(?:l'intégrale|l’intégrale|complete|komplett|completa|\(.*\)|\[.*\]))?\s*$",
-    re.IGNORECASE,
+# Spelled ordinals 1…10 before a season word (es, pt, it, fr, en): ``Segunda temporada``.
+_ORDINAL_WORDS = {
+    word: number
+    for words in (
+        "primera segunda tercera cuarta quinta sexta séptima octava novena décima",
+        "primeira segunda terceira quarta quinta sexta sétima oitava nona décima",
+        "prima seconda terza quarta quinta sesta settima ottava nona decima",
+        "première deuxième troisième quatrième cinquième sixième septième huitième neuvième "
+        "dixième",
+        "first second third fourth fifth sixth seventh eighth ninth tenth",
+    )
+    for number, word in enumerate(words.split(), start=1)
+}
+_ORDINAL_WORDS.update({"septima": 7, "setima": 7, "decima": 10, "seconde": 2})
+# "The final season" without a number, in the languages Amazon writes it.
+_FINAL_SEASON = (
+    r"(?:the\s+)?final\s+season|temporada\s+final|(?:la\s+|a\s+)?[úu]ltima\s+temporada|"
+    r"(?:la\s+)?stagione\s+finale|(?:l['’])?ultima\s+stagione|(?:la\s+)?saison\s+finale|"
+    r"(?:la\s+)?derni[èe]re\s+saison|(?:die\s+)?finale\s+staffel|(?:die\s+)?letzte\s+staffel|"
+    r"ファイナルシーズン|파이널\s*시즌"
+)
+_SEP = r"[\s\-–—:,]"
+# What may follow the season part and still belong to it (``Saison 1 L'intégrale``).
+_REST = (
+    r"(?P<rest>(?:\s+(?:[-–—:]\s*)?(?:l'intégrale|l’intégrale|complete|komplett|completa"
+    r"|\(.*\)|\[.*\]))?\s*)"
 )
 
+_SEASON_WORD_FIRST = re.compile(
+    rf"^(?P<show>.*?){_SEP}*\(?{_SEASON_WORD}\s*#?\s*(?P<n>\d{{1,4}})\)?{_REST}$",
+    re.IGNORECASE,
+)
+_SEASON_CJK = re.compile(
+    rf"^(?P<show>.*?){_SEP}*第\s*(?P<n>\d{{1,4}})\s*(?:季|部|期|シーズン){_REST}$"
+)
+_SEASON_NUMBER_FIRST = re.compile(
+    rf"^(?P<show>.*?)(?P<sep>{_SEP}*)(?<![\w.])(?P<n>\d{{1,4}})(?P<mark>{_ORDINAL_MARK})?\s*"
+    rf"(?P<word>{_SEASON_WORD}){_REST}$",
+    re.IGNORECASE,
+)
+_ORDINAL_WORD = "|".join(sorted(_ORDINAL_WORDS, key=len, reverse=True))
+# A spelled ordinal needs a separator before it: "My First Season" may be a film's title.
+_SEASON_ORDINAL_WORD = re.compile(
+    rf"^(?:(?P<show>.*?)\s*[\-–—:,]\s*)?(?P<ord>{_ORDINAL_WORD})\s+{_SEASON_WORD}{_REST}$",
+    re.IGNORECASE,
+)
+_SEASON_FINAL = re.compile(
+    rf"^(?P<show>.*?\S)(?P<sep>{_SEP}+)(?P<form>{_FINAL_SEASON}){_REST}$",
+    re.IGNORECASE,
+)
 _EPISODE_WORDS = (
     r"episode|épisode|episodio|episódio|épisodio|folge|aflevering|afsnit|avsnitt|odcinek|"
-    r"jakso|epizoda|epizód|серия|эпизод|エピソード|에피소드|ep\."
+    r"jakso|epizoda|epizód|díl|bölüm|серия|эпизод|エピソード|에피소드|एपिसोड|الحلقة|حلقة|"
+    r"capítulo|capitulo|ตอนที่|ตอน|ep\.?"
 )
 _EPISODE = re.compile(
-    rf"^\s*(?:{_EPISODE_WORDS})\s*(?P<n>\d{{1,5}})\s*(?:[:：.\-–—]\s*(?P<title>.*))?$",
+    rf"^\s*(?:{_EPISODE_WORDS})\s*#?\s*(?P<n>\d{{1,5}})\s*(?:[:：.\-–—]\s*(?P<title>.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
-_EPISODE_CJK = re.compile(r"^\s*第\s*(?P<n>\d{1,5})\s*[話话集回]\s*[:：]?\s*(?P<title>.*)$")
+# Number-then-word labels: ``第3話 …`` (ja), ``第3集: …`` (zh), ``3화: …`` (ko).
+_EPISODE_CJK = re.compile(
+    r"^\s*第\s*(?P<n>\d{1,5})\s*[話话集回]\s*[:：]?\s*(?P<title>.*)$", re.DOTALL
+)
+_EPISODE_KO = re.compile(
+    r"^\s*(?P<n>\d{1,5})\s*[화회]\s*(?:[:：]\s*|\s+|$)(?P<title>.*)$", re.DOTALL
+)
 
 # Version tags: "[dt./OV]" and any bracketed "x/y", "(4K UHD)", "(TV)" and their kin.
 _TAGS = re.compile(
@@ -84,15 +138,68 @@ def split_season(text: str) -> tuple[str | None, int | None]:
     """A season item's title → (show, season number).
 
     The show is None when the title is only a season (``Season 3``); the number is
-    None when the title carries no season word (``Reacher``).
+    None when the title carries no season number (``Reacher``, and ``X - The Final
+    Season``, whose show is ``X``).
     """
-    title = strip_tags(text)
-    for pattern in (_SEASON, _SEASON_CJK):
+    found = season_suffix(text)
+    if found is None:
+        title = strip_tags(text)
+        return (title or None), None
+    show, number = found
+    return (show or None), number
+
+
+def season_suffix(text: str) -> tuple[str, int | None] | None:
+    """The season part of a title, or None when it has none.
+
+    ``Show - Season 2`` → (``Show``, 2); ``Show - 4.ª Temporada`` → (``Show``, 4);
+    ``Show - Segunda temporada`` → (``Show``, 2); ``Show - The Final Season`` →
+    (``Show``, None); ``Season 3`` → (``""``, 3); ``Reacher`` → None. Tells a season
+    title from a plain one, which :func:`split_season` cannot (both may have no number).
+    """
+    title = unicodedata.normalize("NFC", strip_tags(text))
+    for read in (_numbered_season, _final_season):
+        found = read(title)
+        if found is not None:
+            show, number = found
+            return strip_tags(show).strip(" -–—:,"), number
+    return None
+
+
+def _numbered_season(title: str) -> tuple[str, int] | None:
+    """``Show - Season 2``, ``Show 第2季``, ``Show - 2.ª Temporada``, ``Show - Segunda
+    temporada``: a season with its number."""
+    for pattern in (_SEASON_WORD_FIRST, _SEASON_CJK, _SEASON_NUMBER_FIRST, _SEASON_ORDINAL_WORD):
         m = pattern.match(title)
-        if m and _SEASON_REST.match(m["rest"] or ""):
-            show = strip_tags(m["show"]).strip(" -–—:,")
-            return (show or None), int(m["n"])
-    return (title or None), None
+        if not m:
+            continue
+        if pattern is _SEASON_NUMBER_FIRST and not _number_first_ok(m):
+            continue
+        number = _ORDINAL_WORDS[m["ord"].casefold()] if "ord" in m.groupdict() else int(m["n"])
+        return m["show"] or "", number
+    return None
+
+
+def _number_first_ok(m: re.Match[str]) -> bool:
+    """``2 Season`` alone could be part of a title; a number-first season needs an ordinal
+    mark (``4.ª``), a language that writes the number first (``2 сезон``), or a separator
+    before it (``Show - 2 Staffel``)."""
+    if m["mark"] or m["word"].casefold() in _NUMBER_FIRST_WORDS:
+        return True
+    return not m["show"] or any(ch in "-–—:," for ch in m["sep"])
+
+
+def _final_season(title: str) -> tuple[str, None] | None:
+    """``Show - The Final Season``, ``Show - Temporada final``: a season without a number.
+
+    Only a separator (``-``, ``:``…), a leading "The" or a non-Latin form sets the suffix
+    off after a bare space, so a bare ``The Final Season`` stays a title (a 2007 film)."""
+    m = _SEASON_FINAL.match(title)
+    if not m or not m["show"].strip(" -–—:,"):
+        return None
+    form = m["form"].casefold()
+    set_off = any(ch in "-–—:," for ch in m["sep"]) or form.startswith("the") or not form.isascii()
+    return (m["show"], None) if set_off else None
 
 
 def season_title(text: str) -> tuple[str, int | None]:
@@ -104,7 +211,7 @@ def season_title(text: str) -> tuple[str, int | None]:
 def parse_episode_label(text: str) -> tuple[int | None, str | None]:
     """``Episode 3: JENNY`` → (3, ``JENNY``); ``Pilot`` → (None, ``Pilot``)."""
     label = text.strip()
-    for pattern in (_EPISODE, _EPISODE_CJK):
+    for pattern in (_EPISODE, _EPISODE_CJK, _EPISODE_KO):
         m = pattern.match(label)
         if m:
             title = (m["title"] or "").strip()
