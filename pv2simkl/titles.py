@@ -14,13 +14,25 @@ import html
 import re
 import unicodedata
 
+
+def _any_spelling(words: str) -> str:
+    """Space-separated words as a regex alternation in every Unicode spelling a title may
+    use (``é`` as one code point or two, Devanagari ``ज़`` likewise), longest first."""
+    forms = set()
+    for word in words.split():
+        for normal in ("NFC", "NFD"):
+            form = unicodedata.normalize(normal, word)
+            forms.update((form, form.replace("\u091c\u093c", "\u095b")))
+    return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+
+
 # Season words of the languages Prime Video serves (case-insensitive). Words in Latin script
 # need a word boundary before them; words in other scripts may follow the show directly.
-_SEASON_WORDS_LATIN = (
-    "season|series|staffel|stagione|temporada|saison|seizoen|sezon|säsong|sæson|sesong|"
-    "kausi|řada|série|serie|musim|sezona|sezóna|évad|sezonul"
+_SEASON_WORDS_LATIN = _any_spelling(
+    "season series staffel stagione temporada saison seizoen sezon säsong sæson sesong "
+    "kausi řada série serie musim sezona sezóna évad sezonul"
 )
-_SEASON_WORDS_SCRIPT = "сезон|シーズン|시즌|सीज़न|सीजन|الموسم|ซีซั่น|ซีซัน"
+_SEASON_WORDS_SCRIPT = _any_spelling("сезон シーズン 시즌 सीज़न सीजन الموسم ซีซั่น ซีซัน")
 _SEASON_WORD = rf"(?:\b(?:{_SEASON_WORDS_LATIN})\b|(?:{_SEASON_WORDS_SCRIPT}))"
 # Words that follow the number in their own language (``2 сезон``, ``2. řada``, ``2. Sezon``).
 _NUMBER_FIRST_WORDS = frozenset({"сезон", "řada", "sezon", "staffel", "temporada", "série"})
@@ -68,7 +80,7 @@ _SEASON_NUMBER_FIRST = re.compile(
     rf"(?P<word>{_SEASON_WORD}){_REST}$",
     re.IGNORECASE,
 )
-_ORDINAL_WORD = "|".join(sorted(_ORDINAL_WORDS, key=len, reverse=True))
+_ORDINAL_WORD = _any_spelling(" ".join(_ORDINAL_WORDS))
 # A spelled ordinal needs a separator before it: "My First Season" may be a film's title.
 _SEASON_ORDINAL_WORD = re.compile(
     rf"^(?:(?P<show>.*?)\s*[\-–—:,]\s*)?(?P<ord>{_ORDINAL_WORD})\s+{_SEASON_WORD}{_REST}$",
@@ -79,9 +91,12 @@ _SEASON_FINAL = re.compile(
     re.IGNORECASE,
 )
 _EPISODE_WORDS = (
-    r"episode|épisode|episodio|episódio|épisodio|folge|aflevering|afsnit|avsnitt|odcinek|"
-    r"jakso|epizoda|epizód|díl|bölüm|серия|эпизод|エピソード|에피소드|एपिसोड|الحلقة|حلقة|"
-    r"capítulo|capitulo|ตอนที่|ตอน|ep\.?"
+    _any_spelling(
+        "episode épisode episodio episódio épisodio folge aflevering afsnit avsnitt odcinek "
+        "jakso epizoda epizód díl bölüm серия эпизод エピソード 에피소드 एपिसोड الحلقة حلقة "
+        "capítulo capitulo ตอนที่ ตอน"
+    )
+    + r"|ep\.?"
 )
 _EPISODE = re.compile(
     rf"^\s*(?:{_EPISODE_WORDS})\s*#?\s*(?P<n>\d{{1,5}})\s*(?:[:：.\-–—]\s*(?P<title>.*))?$",
@@ -157,7 +172,7 @@ def season_suffix(text: str) -> tuple[str, int | None] | None:
     (``Show``, None); ``Season 3`` → (``""``, 3); ``Reacher`` → None. Tells a season
     title from a plain one, which :func:`split_season` cannot (both may have no number).
     """
-    title = unicodedata.normalize("NFC", strip_tags(text))
+    title = strip_tags(text)
     for read in (_numbered_season, _final_season):
         found = read(title)
         if found is not None:
@@ -175,7 +190,11 @@ def _numbered_season(title: str) -> tuple[str, int] | None:
             continue
         if pattern is _SEASON_NUMBER_FIRST and not _number_first_ok(m):
             continue
-        number = _ORDINAL_WORDS[m["ord"].casefold()] if "ord" in m.groupdict() else int(m["n"])
+        number = (
+            _ORDINAL_WORDS[unicodedata.normalize("NFC", m["ord"].casefold())]
+            if "ord" in m.groupdict()
+            else int(m["n"])
+        )
         return m["show"] or "", number
     return None
 
@@ -184,7 +203,7 @@ def _number_first_ok(m: re.Match[str]) -> bool:
     """``2 Season`` alone could be part of a title; a number-first season needs an ordinal
     mark (``4.ª``), a language that writes the number first (``2 сезон``), or a separator
     before it (``Show - 2 Staffel``)."""
-    if m["mark"] or m["word"].casefold() in _NUMBER_FIRST_WORDS:
+    if m["mark"] or unicodedata.normalize("NFC", m["word"].casefold()) in _NUMBER_FIRST_WORDS:
         return True
     return not m["show"] or any(ch in "-–—:," for ch in m["sep"])
 
