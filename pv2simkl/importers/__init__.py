@@ -18,10 +18,10 @@ from pathlib import Path
 from types import ModuleType
 
 from pv2simkl.errors import ParseError, UnknownFormatError
-from pv2simkl.importers import console_csv, data_export, history_json, page
+from pv2simkl.importers import console_csv, console_json, data_export, history_json, page
 from pv2simkl.importers.history_json import Flattened
 
-FORMATS: tuple[ModuleType, ...] = (page, history_json, console_csv, data_export)
+FORMATS: tuple[ModuleType, ...] = (page, history_json, console_csv, console_json, data_export)
 SNIFF_BYTES = 64 * 1024
 
 # Files a browser's "Save page as… complete" or an export folder puts beside the history.
