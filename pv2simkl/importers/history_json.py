@@ -4,6 +4,11 @@ Both carry date sections of items (a movie, or a season with the episodes watche
 day); every leaf has its exact epoch-ms ``time``. Items are flattened into one
 :class:`WatchEvent` per movie or episode watch. The live fetch of the Amazon session
 reuses :func:`events_from_sections` for every API page.
+
+Two generations are read alike: today's ``watch-history`` widget (mid-2022 on, paged by
+``nextToken``) and the 2021–2022 ``activity-history`` widget (paged by ``nextStartIndex``,
+items without ``titleType``, delete actions naming ASINs). A season is told by its
+``children``, never by ``titleType`` alone.
 """
 
 from __future__ import annotations
@@ -14,24 +19,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from pv2simkl import titles
+from pv2simkl import locales, titles
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import normalise
 from pv2simkl.importers.normalise import Seen
 from pv2simkl.locales import DateParseError, parse_date
-from pv2simkl.models import WatchEvent
+from pv2simkl.models import WatchEvent, WatchlistItem
 
 NAME = "history-json"
 SOURCE = "api"
+# The history widget's type: today's, then its 2021–2022 name.
+WIDGET_TYPES = ("watch-history", "activity-history")
 
 
 @dataclass
 class HistoryPage:
-    """One history widget: its date sections and the token of the next page."""
+    """One history widget: its date sections and where the next page starts."""
 
     sections: list[dict[str, Any]]
     next_token: str | None
     empty_message: str | None = None
+    next_start: int | None = None  # the 2021 widget's ``nextStartIndex``
 
 
 @dataclass
@@ -57,6 +65,7 @@ class Flattened:
     errors: list[str] = field(default_factory=list)
     ignored: dict[str, int] = field(default_factory=dict)
     unreadable: dict[str, Unreadable] = field(default_factory=dict)
+    watchlist: list[WatchlistItem] = field(default_factory=list)
 
     def ignore(self, reason: str, count: int = 1) -> None:
         """``count`` rows that are not watches, e.g. ``ignore("trailers")``."""
@@ -72,6 +81,7 @@ class Flattened:
         self.events.extend(other.events)
         self.warnings.extend(other.warnings)
         self.errors.extend(other.errors)
+        self.watchlist.extend(other.watchlist)
         for reason, count in other.ignored.items():
             self.ignore(reason, count)
         for kind, part in other.unreadable.items():
@@ -79,9 +89,10 @@ class Flattened:
 
 
 def find_history_widget(doc: Any) -> dict[str, Any] | None:
-    """The ``watch-history`` widget in an API envelope or a page's inline ``props``.
+    """The history widget in an API envelope or a page's inline ``props``.
 
-    Found by ``widgetType``, never by position.
+    Found by ``widgetType``, never by position: ``watch-history`` (mid-2022 on) or its
+    2021–2022 name ``activity-history``.
     """
     if not isinstance(doc, dict):
         return None
@@ -92,26 +103,48 @@ def find_history_widget(doc: Any) -> dict[str, Any] | None:
         widgets = holder.get("widgets")
         if isinstance(widgets, list):
             for widget in widgets:
-                if isinstance(widget, dict) and widget.get("widgetType") == "watch-history":
+                if isinstance(widget, dict) and widget.get("widgetType") in WIDGET_TYPES:
                     return widget
     return None
 
 
-def read_widget(widget: dict[str, Any], where: str) -> HistoryPage:
-    """Sections and next token of a history widget; a ParseError if its shape is wrong."""
+def _widget_content(widget: dict[str, Any]) -> dict[str, Any] | None:
+    """``content.content``, or ``content`` itself when it already holds the titles."""
     content = widget.get("content")
-    inner = content.get("content") if isinstance(content, dict) else None
-    if not isinstance(inner, dict):
-        raise ParseError("the watch-history widget has no content.content object", where=where)
+    if not isinstance(content, dict):
+        return None
+    inner = content.get("content")
+    if isinstance(inner, dict):
+        return inner
+    if any(key in content for key in ("titles", "message", "header")):
+        return content
+    return None
+
+
+def read_widget(widget: dict[str, Any], where: str) -> HistoryPage:
+    """Sections and where the next page starts; a ParseError if the widget's shape is wrong.
+
+    The current widget names its next page by ``nextToken``, the 2021 one by
+    ``nextStartIndex``; either is missing (or empty) on the last page.
+    """
+    kind = str(widget.get("widgetType") or "history")
+    inner = _widget_content(widget)
+    if inner is None:
+        raise ParseError(f"the {kind} widget has no content.content object", where=where)
     if "titles" not in inner:
         if "message" in inner or "header" in inner:
             return HistoryPage([], None, str(inner.get("message") or inner.get("header") or ""))
-        raise ParseError("the watch-history widget holds neither titles nor a message", where=where)
+        raise ParseError(f"the {kind} widget holds neither titles nor a message", where=where)
     sections = inner["titles"]
     if not isinstance(sections, list):
-        raise ParseError("the watch-history titles are not a list", where=where)
+        raise ParseError(f"the {kind} titles are not a list", where=where)
     token = inner.get("nextToken")
-    return HistoryPage(sections, token if isinstance(token, str) and token else None)
+    start = inner.get("nextStartIndex")
+    return HistoryPage(
+        sections,
+        token if isinstance(token, str) and token else None,
+        next_start=start if isinstance(start, int) and not isinstance(start, bool) else None,
+    )
 
 
 def _text(obj: Any) -> str:
@@ -134,14 +167,60 @@ def day_instant(day: Any) -> datetime:
     return datetime.combine(day, time(12), tzinfo=UTC)
 
 
+class UnreadableDate(ParseError):
+    """A date that was needed (its items have no time) but cannot be read: the whole file is
+    refused. ``header`` is the date as written, ``place`` where it stands (``section 3``),
+    ``cause`` why it cannot be read."""
+
+    def __init__(self, header: str, place: str, cause: str) -> None:
+        super().__init__(f"the date {header!r} ({place}) cannot be read: {cause}")
+        self.header = header
+        self.place = place
+        self.cause = cause
+
+
+def language_label(lang: str, origin: str) -> str:
+    """A language for a message, with its tag and where it came from: ``Spanish (es-es),
+    the language of the page's <html lang>``."""
+    namer = getattr(locales, "language_name", None)  # added to locales alongside this
+    name = namer(lang) if callable(namer) else repr(lang)
+    return f"{name}, the language {origin}"
+
+
+def refuse_unreadable(
+    exc: UnreadableDate, *, path: str, lang: str | None, origin: str, what: str
+) -> ParseError:
+    """The one sentence for a file refused whole because a date in it cannot be read.
+
+    It names the first unreadable date and the language it was read in (``origin`` says
+    where that came from: ``"given with --locale"``, ``"of the page's <html lang>"``), says
+    that nothing of the file was stored, and what to do about it.
+    """
+    if lang:
+        language = language_label(lang, origin)
+    else:
+        language = f"any known language ({what} does not say its language)"
+    return ParseError(
+        f"its date {exc.header!r} ({exc.place}) cannot be read as a date in {language}, "
+        f"so nothing of {what} was stored; import it again with --locale xx-XX naming the "
+        "language it is written in",
+        path=path,
+    )
+
+
 def events_from_sections(
-    sections: list[Any], *, source: str, locale: str | None, where: str
+    sections: list[Any], *, source: str, locale: str | None, where: str, whole: bool = False
 ) -> Flattened:
     """Flatten date sections into watch events (trailers and bonus content skipped).
 
     A leaf without a time takes its item's, then its section's, then the section's
-    date header (day precision). A section whose date is needed but unreadable is
-    reported in ``errors`` and skipped; the other sections still count.
+    date header (day precision). When that date is needed but cannot be read:
+
+    - ``whole`` (a file: a saved reply, a page's inline JSON) raises
+      :class:`UnreadableDate` at the first such section, so the file is refused whole and
+      nothing of it is stored, rather than stored in part;
+    - otherwise (the live fetch) the section is reported in ``errors`` and skipped, and
+      the other sections still count.
     """
     out = Flattened()
     for index, section in enumerate(sections):
@@ -152,6 +231,8 @@ def events_from_sections(
         try:
             out.events.extend(e for e in _section_events(section, source, locale, date_text) if e)
         except DateParseError as exc:
+            if whole:
+                raise UnreadableDate(date_text, f"section {index + 1}", str(exc)) from None
             out.errors.append(
                 f"{where}, section {index + 1} (date {date_text!r}): {exc}; "
                 "this section was skipped"
@@ -205,13 +286,16 @@ def _str(value: Any) -> str | None:
 
 
 def sniff(head: bytes) -> bool:
-    """An API page: JSON whose text mentions the history widget."""
+    """An API reply: JSON whose text names the history widget (either generation)."""
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return stripped.startswith(b"{") and b"watch-history" in head
+    return stripped.startswith(b"{") and any(kind.encode() in head for kind in WIDGET_TYPES)
 
 
 def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
-    """One saved ``getWatchHistorySettingsPage`` reply (the envelope of the API)."""
+    """One saved ``getWatchHistorySettingsPage`` reply (the envelope of the API), of 2021 or
+    today; ``locale`` is the user's ``--locale``, the language of any date that has to be
+    read (a reply does not say its own). A reply with such a date that cannot be read is
+    refused whole (a ParseError), so nothing of it is stored."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -230,9 +314,16 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
     widget = find_history_widget(doc)
     if widget is None:
         raise ParseError(
-            "is JSON but holds no watch-history widget; give a getWatchHistorySettingsPage reply",
+            "is JSON but holds no watch-history (or 2021 activity-history) widget; "
+            "give a getWatchHistorySettingsPage reply",
             path=name,
         )
     page = read_widget(widget, name)
-    flat = events_from_sections(page.sections, source=SOURCE, locale=locale, where=name)
-    return flat
+    try:
+        return events_from_sections(
+            page.sections, source=SOURCE, locale=locale, where=name, whole=True
+        )
+    except UnreadableDate as exc:
+        raise refuse_unreadable(
+            exc, path=name, lang=locale, origin="given with --locale", what="this reply"
+        ) from None

@@ -4,7 +4,17 @@ The inline ``text/template`` JSON holds the first chunk of the history only (exa
 epoch-ms times); the DOM holds every section loaded since (localized date headers).
 The JSON is taken for what it covers and the DOM for the rest, so no section counts
 twice. A season whose episode list was not expanded before saving still yields its
-episodes, from the gtis of its delete form, without numbers.
+episodes, from the ids of its delete form, without numbers.
+
+Both generations are read: today's page (``watch-history`` widget, ``data-testid`` hooks
+beside ``data-automation-id``) and the 2021–2022 one (``activity-history`` widget,
+``data-automation-id`` hooks only, ASINs where today's page has gtis: kept as the events'
+``source_ref``, and as the gti only of an episode known by nothing else).
+
+Date headers are read in the page's language, its ``<html lang>``, unless the user gave
+``--locale``, which overrides it. A page with a date header that is needed (its section is
+not in the inline JSON) and cannot be read is refused whole, with nothing stored, rather
+than stored without those sections.
 
 The page is streamed through lxml's ``iterparse`` and each date section is dropped once
 read, rather than loaded whole into BeautifulSoup: a 20,000-event page is about 19 MB,
@@ -28,10 +38,12 @@ from pv2simkl.errors import ParseError
 from pv2simkl.importers import normalise
 from pv2simkl.importers.history_json import (
     Flattened,
+    UnreadableDate,
     day_instant,
     events_from_sections,
     find_history_widget,
     read_widget,
+    refuse_unreadable,
 )
 from pv2simkl.importers.normalise import Seen
 from pv2simkl.locales import DateParseError, parse_date
@@ -42,6 +54,7 @@ SOURCE = "page"
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 
+GTI_PREFIX = "amzn1.dv.gti."
 # The history root: current wrapper, and the older one [2023].
 ROOT_IDS = ("activity-history-items", "watch-history")
 # Every hook is tried in order; Amazon moves them between data-automation-id and data-testid.
@@ -53,7 +66,11 @@ X_IMG_ALT = etree.XPath(".//img[@alt]")
 X_DELETE_FORM = etree.XPath('.//form[starts-with(@data-automation-id, "wh-delete-")]')
 X_DELETE_IDS = etree.XPath('.//input[@name="titleIds"]')
 X_BUTTON = etree.XPath(".//button")
-X_TOGGLE = etree.XPath('.//*[starts-with(@data-testid, "wh-episodes-watched-")]')
+X_TOGGLE = etree.XPath(
+    './/*[starts-with(@data-testid, "wh-episodes-watched-")'
+    ' or starts-with(@data-automation-id, "wh-episodes-watched-")'
+    ' or (self::input and @type="checkbox")]'
+)
 X_EPISODE_ROWS = etree.XPath(
     './/*[starts-with(@data-testid, "wh-episode-")'
     ' or (starts-with(@data-automation-id, "wh-episode")'
@@ -61,14 +78,19 @@ X_EPISODE_ROWS = etree.XPath(
 )
 X_PARAGRAPH = etree.XPath(".//p")
 
+# A date section as both the inline JSON and the DOM show it: its date header and the
+# titles of its items (ids where an item has no title). Titles, not ids: a 2021 DOM may name
+# an item by ASIN where its JSON names it by gti.
 Signature = tuple[str, tuple[str, ...]]
+# The inline JSON's history widget, for telling a broken template from a non-JSON one.
+_HISTORY_TEMPLATE = re.compile(r'"widgetType"\s*:\s*"(?:watch|activity)-history"')
 
 
 def sniff(head: bytes) -> bool:
     """HTML that mentions the watch-history page's hooks."""
     lower = head[:4096].lower()
     is_html = b"<html" in lower or b"<!doctype html" in lower
-    return is_html and (b"watch-history" in head or b"activity-history-items" in head)
+    return is_html and (b"watch-history" in head or b"activity-history" in head)
 
 
 def _encoding(data: bytes, name: str) -> tuple[bytes, str]:
@@ -137,20 +159,67 @@ def _item_title(item: etree._Element) -> str:
     return ""
 
 
+def _gti_only(ref: str | None) -> str | None:
+    """``ref`` if it is a gti; None for a 2021 ASIN (``B075TV9F2V``), which the store must not
+    take for a gti: two different gtis are never one watch, and the same watch read from
+    the JSON has its real gti."""
+    return ref if ref and ref.startswith(GTI_PREFIX) else None
+
+
+def _item_key(title: str, gti: str | None) -> str:
+    """One item of a section signature: its title, or its id when it has none."""
+    return title or str(gti)
+
+
+def _json_signature(section: dict) -> Signature | None:
+    """The signature of one inline JSON section (see :data:`Signature`)."""
+    items = section.get("titles")
+    if not isinstance(items, list):
+        return None
+    keys = []
+    for item in items:
+        if isinstance(item, dict):
+            title = item.get("title")
+            text = title.get("text") if isinstance(title, dict) else title
+            name = titles.decode(text) if isinstance(text, str) else ""
+            keys.append(_item_key(name, item.get("gti")))
+    return titles.decode(str(section.get("date") or "")), tuple(keys)
+
+
+@dataclass
+class _Section:
+    """One DOM date section as read: its events, or the date that could not be read."""
+
+    signature: Signature
+    events: list[WatchEvent]
+    unreadable: UnreadableDate | None = None
+
+
 @dataclass
 class _Reader:
-    """What streaming the page has found so far."""
+    """What streaming the page has found so far.
+
+    ``locale`` is the language dates are read in and ``origin`` where it came from: the
+    user's ``--locale`` (which the page's ``lang`` never overrides) or the page's ``lang``.
+    """
 
     name: str
     locale: str | None
+    origin: str = "given with --locale"
     inline: Flattened | None = None
     covered: Counter[Signature] = field(default_factory=Counter)
     broken_template: json.JSONDecodeError | None = None
-    sections: list[tuple[Signature, list[WatchEvent], str | None]] = field(default_factory=list)
+    sections: list[_Section] = field(default_factory=list)
     roots: int = 0
     sentinel: bool = False
     collapsed_seasons: int = 0
     collapsed_episodes: int = 0
+
+    def page_lang(self, lang: str | None, *, user_given: bool) -> None:
+        """The page's ``<html lang>``: the language of its dates unless the user gave one."""
+        lang = (lang or "").strip()
+        if lang and not user_given:
+            self.locale, self.origin = lang, "of the page's <html lang>"
 
     def template(self, text: str) -> None:
         """One ``text/template``: each parsed in its own error handler (decoys abound)."""
@@ -159,7 +228,7 @@ class _Reader:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            if "watch-history" in text:
+            if _HISTORY_TEMPLATE.search(text):
                 self.broken_template = exc
             return
         widget = find_history_widget(obj)
@@ -167,33 +236,46 @@ class _Reader:
             return
         where = f"{self.name}, inline history"
         page = read_widget(widget, where)
-        self.inline = events_from_sections(
-            page.sections, source=SOURCE, locale=self.locale, where=where
-        )
+        try:
+            self.inline = events_from_sections(
+                page.sections, source=SOURCE, locale=self.locale, where=where, whole=True
+            )
+        except UnreadableDate as exc:
+            inline = UnreadableDate(exc.header, f"inline history, {exc.place}", exc.cause)
+            raise self.refuse(inline) from None
         for section in page.sections:
-            if isinstance(section, dict) and isinstance(section.get("titles"), list):
-                gtis = tuple(str(i.get("gti")) for i in section["titles"] if isinstance(i, dict))
-                self.covered[(titles.decode(str(section.get("date") or "")), gtis)] += 1
+            signature = _json_signature(section) if isinstance(section, dict) else None
+            if signature is not None:
+                self.covered[signature] += 1
+
+    def refuse(self, exc: UnreadableDate) -> ParseError:
+        """The page refused whole for a date it cannot read."""
+        return refuse_unreadable(
+            exc, path=self.name, lang=self.locale, origin=self.origin, what="this page"
+        )
 
     def section(self, section: etree._Element, index: int) -> None:
-        date_text = _date_text(section)
+        """One DOM date section: its events, or the date header that could not be read."""
         items = X_ITEMS(section)
-        signature = (date_text, tuple(str(_item_gti(i)) for i in items))
         if not items:
             return
+        date_text = _date_text(section)
+        names = [_item_title(item) for item in items]
+        signature = (date_text, tuple(map(_item_key, names, map(_item_gti, items))))
         try:
             when = day_instant(parse_date(date_text, self.locale))
         except DateParseError as exc:
-            error = f"{self.name}, date section {index} ({date_text!r}): {exc}; skipped"
-            self.sections.append((signature, [], error))
+            unreadable = UnreadableDate(date_text, f"date section {index}", str(exc))
+            self.sections.append(_Section(signature, [], unreadable))
             return
         events: list[WatchEvent] = []
-        for item in items:
-            self._item(item, when, events)
-        self.sections.append((signature, events, None))
+        for item, raw in zip(items, names, strict=True):
+            self._item(item, raw, when, events)
+        self.sections.append(_Section(signature, events))
 
-    def _item(self, item: etree._Element, when: datetime, events: list[WatchEvent]) -> None:
-        raw = _item_title(item)
+    def _item(
+        self, item: etree._Element, raw: str, when: datetime, events: list[WatchEvent]
+    ) -> None:
         forms = X_DELETE_FORM(item)
         ids = X_DELETE_IDS(forms[0]) if forms else []
         gtis = [g for g in (ids[0].get("value") or "").split("_") if g] if ids else []
@@ -201,21 +283,25 @@ class _Reader:
         button = _text(buttons[0]).lower() if buttons else ""
         rows = X_EPISODE_ROWS(item)
         at = Seen(when, "day", SOURCE, self.locale)
-        if not (X_TOGGLE(item) or rows or "episod" in button):
-            event = normalise.movie(raw, at, gti=gtis[0] if gtis else _item_gti(item))
+        if not (rows or len(gtis) > 1 or "episod" in button or X_TOGGLE(item)):
+            ref = gtis[0] if gtis else _item_gti(item)
+            event = normalise.movie(raw, at, gti=_gti_only(ref), ref=ref)
             events.extend([event] if event else [])
             return
         show, season = titles.season_title(raw)
         found: list[WatchEvent | None] = []
         for row in rows:
             attr = row.get("data-testid") or row.get("data-automation-id") or ""
-            gti = attr.split("wh-episode-", 1)[1] if "wh-episode-" in attr else None
+            ref = attr.split("wh-episode-", 1)[1] if "wh-episode-" in attr else None
             paragraphs = X_PARAGRAPH(row)
             label = _text(paragraphs[0]) if paragraphs else _text(row)
-            found.append(normalise.episode(show, season, at, label=label, gti=gti, raw=raw))
+            found.append(normalise.episode(show, season, at, label=label, gti=_gti_only(ref),
+                                           ref=ref, raw=raw))  # fmt: skip
         if not rows:  # the list was not expanded: the delete form still names every episode
             self.collapsed_seasons += 1
             self.collapsed_episodes += len(gtis)
+            # Its id (a 2021 ASIN too) is all such an episode is known by: kept as its gti, so
+            # that importing the page again matches it and the catalog call can number it.
             found = [normalise.episode(show, season, at, gti=gti, raw=raw) for gti in gtis]
         events.extend(e for e in found if e)
 
@@ -227,14 +313,18 @@ def _is_section(li: etree._Element) -> bool:
 
 
 def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
-    """All watch events of a saved page; a ParseError if the page cannot be read at all."""
+    """All watch events of a saved page; a ParseError if the page cannot be read at all, or
+    if a date header it needs cannot be read (then nothing of it is to be stored).
+
+    ``locale`` is the user's ``--locale``: when given, it overrides the page's ``lang``.
+    """
     if not data[-2048:].rstrip().lower().endswith(b"</html>"):
         raise ParseError(
             "ends before </html>: the page looks truncated; save it again after it has loaded",
             path=name,
         )
     body, encoding = _encoding(data, name)
-    reader = _Reader(name=name, locale=locale)
+    reader = _Reader(name=name, locale=locale or None)
     index = 0
     try:
         events = etree.iterparse(
@@ -244,8 +334,8 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
         for event, el in events:
             tag = el.tag
             if event == "start":
-                if tag == "html" and el.get("lang"):
-                    reader.locale = el.get("lang").strip() or locale
+                if tag == "html":
+                    reader.page_lang(el.get("lang"), user_given=bool(locale))
                 elif tag == "div" and el.get("data-automation-id") in ROOT_IDS:
                     reader.roots += 1
                 continue
@@ -290,13 +380,13 @@ def _result(reader: _Reader) -> Flattened:
         out.warnings.extend(reader.inline.warnings)
         out.errors.extend(reader.inline.errors)
     covered = reader.covered
-    for signature, events, error in reader.sections:
-        if covered[signature] > 0:  # the inline JSON has this section, with exact times
-            covered[signature] -= 1
+    for section in reader.sections:
+        if covered[section.signature] > 0:  # the inline JSON has this section, exactly timed
+            covered[section.signature] -= 1
             continue
-        out.events.extend(events)
-        if error:
-            out.errors.append(error)
+        if section.unreadable is not None:
+            raise reader.refuse(section.unreadable)
+        out.events.extend(section.events)
     if reader.collapsed_seasons:
         out.warnings.append(
             f"{name}: {reader.collapsed_seasons} season(s) were saved without their episode "
