@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import io
 import json
 import re
@@ -19,29 +20,51 @@ import zipfile
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from fixtures import gen_console, gen_export_a, gen_locale_pages, gen_locales
 from fixtures import generator as g
-from fixtures.make_samples import SAMPLES, make_samples
+from fixtures.gen_json2021 import WIDGET as WIDGET_2021
+from fixtures.gen_locales import LANGUAGE_LOCALES
+from fixtures.make_samples import LOCALE_PAGE_GLOB, SAMPLES, make_samples
 
 KEYS = ["kind", "title", "season", "episode", "episode_title", "watched_at", "precision",
         "source", "gti"]  # fmt: skip
+# expected file → (source, which rows carry a gti: "all", "none" or "some").
 EXPECTED_FILES = {
-    "saved-page-expanded.expected.jsonl": "page",
-    "saved-page-collapsed.expected.jsonl": "page",
-    "saved-page-dom-only.expected.jsonl": "page",
-    "api.expected.jsonl": "api",
-    "export-a.expected.jsonl": "export-a",
-    "export-b.expected.jsonl": "export-b",
-    "export-c.expected.jsonl": "export-c",
-    "console.expected.jsonl": "csv",
+    "saved-page-expanded.expected.jsonl": ("page", "all"),
+    "saved-page-collapsed.expected.jsonl": ("page", "all"),
+    "saved-page-dom-only.expected.jsonl": ("page", "all"),
+    "saved-page-2021.expected.jsonl": ("page", "some"),
+    "api.expected.jsonl": ("api", "all"),
+    "api-2021.expected.jsonl": ("api", "all"),
+    "export-a.expected.jsonl": ("export-a", "none"),
+    "export-b.expected.jsonl": ("export-b", "none"),
+    "export-c.expected.jsonl": ("export-c", "none"),
+    "console.expected.jsonl": ("csv", "all"),
+    "console-v0.expected.jsonl": ("csv", "none"),
+    "console-v1.expected.jsonl": ("csv", "none"),
+    "console-v2.expected.jsonl": ("csv", "none"),
+    "console-v2-exact.expected.jsonl": ("csv", "none"),
+    "console-v3.expected.jsonl": ("csv", "all"),
+    "console-v3-epoch-ms.expected.jsonl": ("csv", "all"),
+    "console-v3-json.expected.jsonl": ("csv", "all"),
 }
+A_DIR = "export-a/Digital.PrimeVideo"
 FIXED_FILES = {
     "saved-page-expanded.html", "saved-page-collapsed.html", "saved-page-dom-only.html",
-    "live-page.html", "api/page-0001.json", "api/tokens.json",
-    "export-a/Digital.PrimeVideo.Viewinghistory/Digital.PrimeVideo.Viewinghistory.csv",
+    "saved-page-2021.html", "live-page.html", "api/page-0001.json", "api/tokens.json",
+    "api-2021/page-0001.json", "api-2021/start-indexes.json",
+    f"{A_DIR}.Viewinghistory/Digital.PrimeVideo.Viewinghistory.csv",
+    f"{A_DIR}.Watchlist/Digital.PrimeVideo.Watchlist.csv",
+    f"{A_DIR}.Watchlist/Digital.PrimeVideo.WatchlistHistory.csv",
+    f"{A_DIR}.ViewCounts.2/Digital.PrimeVideo.ViewCounts.2.csv",
+    "export-a.watchlist.expected.jsonl",
     "export-b/PrimeVideo.ViewingHistory.csv", "export-c.zip", "console.csv", "manifest.json",
+    "console-v0.csv", "console-v1.csv", "console-v2.csv", "console-v2-exact.csv",
+    "console-v3.csv", "console-v3-epoch-ms.csv", "console-v3-json.json",
     *EXPECTED_FILES,
 }  # fmt: skip
 A_CSV = "export-a/Digital.PrimeVideo.Viewinghistory/Digital.PrimeVideo.Viewinghistory.csv"
@@ -246,7 +269,7 @@ def test_cases_in_the_outputs(en_us: Path) -> None:
 
     # C1: a comma, unquoted in layout A.
     assert "Crouching Tiger, Hidden Dragon" in titles
-    assert any(line.endswith(",en,Crouching Tiger, Hidden Dragon") for line in a_lines)
+    assert any(line.endswith(",Crouching Tiger, Hidden Dragon") for line in a_lines)
     # C2: quotes in an episode label, an apostrophe in a movie.
     assert json.dumps('Episode 1: "INHERENT RESOLVE"') in api_text
     assert any(r["episode_title"] == '"INHERENT RESOLVE"' and r["episode"] == 1 for r in expected)
@@ -475,7 +498,7 @@ def test_api_paging(de_de: Path) -> None:
 
 def test_expected_files_parse(en_us: Path, de_de: Path) -> None:
     for root in (en_us, de_de):
-        for name, source in EXPECTED_FILES.items():
+        for name, (source, gtis) in EXPECTED_FILES.items():
             rows = _jsonl(root / name)
             assert rows, name
             keys = [(r["watched_at"], r["title"]) for r in rows]
@@ -488,9 +511,13 @@ def test_expected_files_parse(en_us: Path, de_de: Path) -> None:
                 if row["kind"] == "movie":
                     assert row["season"] is row["episode"] is row["episode_title"] is None
                 if source.startswith("export"):
-                    assert row["gti"] is None and row["episode"] is None
-                else:
-                    assert row["gti"].startswith("amzn1.dv.gti.")
+                    assert row["episode"] is None
+                if gtis == "all":
+                    assert row["gti"].startswith("amzn1.dv.gti."), name
+                elif gtis == "none":
+                    assert row["gti"] is None, name
+            if gtis == "some":
+                assert {r["gti"] is None for r in rows} == {True, False}, name
         a_rows = _jsonl(root / "export-a.expected.jsonl")
         assert all(r["watched_at"].endswith(":00:00.000Z") and r["precision"] == "hour"
                    for r in a_rows)  # fmt: skip
@@ -502,7 +529,8 @@ def test_expected_files_parse(en_us: Path, de_de: Path) -> None:
 
 def test_csv_headers_and_shapes(en_us: Path) -> None:
     a_text = (en_us / A_CSV).read_text(encoding="utf-8")
-    assert not a_text.startswith("\ufeff")
+    assert a_text.startswith("\ufeff")
+    a_text = a_text[1:]
     assert next(csv.reader(io.StringIO(a_text))) == list(g.EXPORT_A_HEADER)
     a_lines = a_text.splitlines()[1:]
     assert len(a_lines) != len(set(a_lines))  # exact duplicate rows
@@ -615,3 +643,284 @@ def test_committed_samples_are_current(tmp_path: Path) -> None:
         assert _files(tmp_path / name) == _files(committed / name), (
             f"fixtures/samples/{name} is stale: run python -m fixtures.make_samples"
         )
+    pages = {p.name: p.read_bytes() for p in tmp_path.glob(LOCALE_PAGE_GLOB)}
+    assert len(pages) == 2 * len(LANGUAGE_LOCALES)
+    assert {p.name: p.read_bytes() for p in committed.glob(LOCALE_PAGE_GLOB)} == pages, (
+        "fixtures/samples/locale-* are stale: run python -m fixtures.make_samples"
+    )
+
+
+# -- layout A as Amazon writes it (real file: ../shared/real-samples/export-a-it-real.*) --
+
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-samples"
+A_MEMBERS = (
+    "Digital.PrimeVideo.Viewinghistory/Digital.PrimeVideo.Viewinghistory.csv",
+    "Digital.PrimeVideo.Watchlist/Digital.PrimeVideo.Watchlist.csv",
+    "Digital.PrimeVideo.Watchlist/Digital.PrimeVideo.WatchlistHistory.csv",
+    "Digital.PrimeVideo.ViewCounts.2/Digital.PrimeVideo.ViewCounts.2.csv",
+)
+
+
+def _a_lines(root: Path) -> list[str]:
+    return (root / A_CSV).read_text(encoding="utf-8").splitlines()[1:]
+
+
+def _a_rows(root: Path) -> list[list[str]]:
+    return [line.split(",", 12) for line in _a_lines(root)]
+
+
+def test_export_a_files_have_the_real_headers_and_bom(en_us: Path) -> None:
+    with zipfile.ZipFile(REAL / "export-a-it-real.zip") as zf:
+        for member in A_MEMBERS:
+            real = zf.read(member).decode("utf-8")
+            ours = (en_us / "export-a" / member).read_text(encoding="utf-8")
+            assert real[0] == ours[0] == "\ufeff", member
+            assert real.splitlines()[0] == ours.splitlines()[0], member
+
+
+def test_export_a_carries_the_real_traits(de_de: Path) -> None:
+    plan = gen_export_a.export_a_plan(g.build_history(11, 200, "de-DE"))
+    lines, rows = _a_lines(de_de), _a_rows(de_de)
+    titles = {r[12] for r in rows}
+    assert {"Feature", "Full", "Trailer", "Live"} <= {r[10] for r in rows}
+    trailers = {r[12] for r in rows if r[9] == "TRAILER" and r[10] == "Trailer"}
+    watched = {r[12] for r in rows if r[10] in ("Feature", "Full")}
+    assert trailers & watched  # a trailer of a title that was also watched
+    assert any(t.startswith("Coverage: ") and " - " in t for t in titles)
+    assert any(len(line.split(",")) > 13 for line in lines)  # unquoted commas spill over
+    assert len(lines) != len(set(lines))  # exact duplicate rows
+    devices: dict[tuple[str, str], set[str]] = {}
+    for r in rows:
+        devices.setdefault((r[0], r[12]), set()).add(r[1])
+    assert any(len(v) > 1 for v in devices.values())  # one playback, several devices
+    assert len(plan.bare_shows) >= 2
+    for show in plan.bare_shows:  # every suffix-less show: two distinct episode titles at least
+        assert len({t for t in titles if t.endswith(f"-{show}")}) >= 2, show
+    assert plan.ambiguous is not None
+    tail = plan.ambiguous.rsplit("-", 1)[1]
+    assert [t for t in titles if t.endswith(f"-{tail}")] == [plan.ambiguous]
+    assert any(t.endswith(f"-{plan.final_season} - The Final Season") for t in titles)
+    assert any(t.partition("-")[0] == t.partition("-")[2] for t in titles)  # X-X
+    hyphenated = [t for t in plan.only_in_a if t.split(" - ")[0].count("-") >= 2]
+    assert hyphenated and any(" - " in t and "-" in t.split(" - ")[0] for t in plan.only_in_a)
+    first_page_day = datetime(g.START_DATE.year, g.START_DATE.month, g.START_DATE.day)
+    old_rows = [r for r in rows if r[12] in set(plan.only_in_a)]
+    assert old_rows and all(datetime.strptime(r[0], "%m/%d/%Y %H:%M:%S") < first_page_day
+                            for r in old_rows)  # fmt: skip
+
+
+def test_export_a_expected_follow_the_rule(de_de: Path) -> None:
+    plan = gen_export_a.export_a_plan(g.build_history(11, 200, "de-DE"))
+    expected = _jsonl(de_de / "export-a.expected.jsonl")
+    rows = [r for r in _a_rows(de_de) if r[9] != "TRAILER" and r[10] not in ("Trailer", "Live")]
+    reading = {s.title: s.watch for s in plan.sessions if s.watch is not None}
+    assert not any(r["title"].startswith("Coverage: ") for r in expected)
+    for show in plan.bare_shows:
+        assert {r["season"] for r in expected if r["title"] == show} == {None}
+    assert {r["season"] for r in expected if r["title"] == plan.final_season} == {1, None}
+    (ambiguous,) = [r for r in expected if r["title"] == plan.ambiguous]
+    assert ambiguous["kind"] == "movie"
+    hours: dict[str, list[datetime]] = {}
+    for r in rows:
+        if r[10] != "Bonus":
+            hours.setdefault(r[12], []).append(datetime.strptime(r[0], "%m/%d/%Y %H:%M:%S"))
+    resumed = 0
+    for title, stamps in hours.items():
+        watch = reading[title]
+        key = (watch.title, watch.season, watch.episode_title)
+        got = [r["watched_at"] for r in expected
+               if (r["title"], r["season"], r["episode_title"]) == key]  # fmt: skip
+        days = sorted({s.date() for s in stamps})
+        assert 1 <= len(got) <= len(days), title
+        firsts = {min(s for s in stamps if s.date() == d) for d in days}
+        assert {datetime.fromisoformat(w[:-1]) for w in got} <= firsts, title
+        ordered = sorted(stamps)
+        pairs = zip(ordered, ordered[1:], strict=False)
+        resumed += any(b - a > timedelta(hours=1) and a.date() == b.date() for a, b in pairs)
+    assert resumed  # a playback resumed later the same day is one watch
+    assert all(r["precision"] == "hour" and r["episode"] is None for r in expected)
+
+
+def test_watchlist_files_and_expected(de_de: Path) -> None:
+    folder = de_de / "export-a"
+    listed = list(csv.reader(io.StringIO(
+        (folder / A_MEMBERS[1]).read_text(encoding="utf-8")[1:])))  # fmt: skip
+    log_text = (folder / A_MEMBERS[2]).read_text(encoding="utf-8")[1:]
+    log = list(csv.reader(io.StringIO(log_text)))
+    assert all(line.startswith('"') and line.endswith('"') for line in log_text.splitlines())
+    assert all(re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", row[0]) for row in listed[1:])
+    assert {row[3] for row in log[1:]} == {"0", "1"}
+    flags: dict[str, list[str]] = {}
+    for row in log[1:]:
+        flags.setdefault(row[4], []).append(row[3])
+    assert ["1", "0", "1", "0"] in flags.values()  # repeated add/delete rows, as the real file
+    expected = _jsonl(de_de / "export-a.watchlist.expected.jsonl")
+    assert {r["kind"] for r in expected} == {"movie", "show"}
+    watched = {r["title"] for r in _jsonl(de_de / "export-a.expected.jsonl")}
+    added = {row[1]: row[0] for row in listed[1:]}
+    deleted = {title for title, f in flags.items() if "1" in f}
+    for row in expected:
+        assert list(row) == ["title", "kind", "added_at"]
+        assert row["title"] not in watched and row["title"] not in deleted
+        source = next(t for t in added if t == row["title"] or t.startswith(row["title"] + " "))
+        stamp = datetime.strptime(added[source], "%m/%d/%Y %H:%M")
+        assert row["added_at"] == stamp.strftime("%Y-%m-%dT%H:%M:00.000Z")
+        assert (row["kind"] == "show") == (source != row["title"])
+    assert len(listed) - 1 - len(expected) >= 2  # watched titles on the list are left out
+
+
+# -- the console exporter's versions (real files: ../shared/real-samples/console-*) ---------
+
+
+def test_console_versions_have_the_real_headers(en_us: Path, de_de: Path) -> None:
+    pairs = [
+        ("console-v0.csv", en_us, "console-v0.csv"),
+        ("console-v1.csv", en_us, "console-v1-en.csv"),
+        ("console-v2.csv", en_us, "console-v2-en.csv"),
+        ("console-v2.csv", de_de, "console-v2-de.csv"),
+        ("console-v3.csv", en_us, "console-v3.csv"),
+        ("console-v3-epoch-ms.csv", en_us, "console-v3-epoch-ms.csv"),
+    ]
+    for ours, root, real in pairs:
+        mine = (root / ours).read_text(encoding="utf-8")
+        theirs = (REAL / real).read_text(encoding="utf-8")
+        assert mine.splitlines()[0] == theirs.splitlines()[0], ours
+        assert not mine.endswith("\n"), ours
+    real_json = json.loads((REAL / "console-v3.json").read_text(encoding="utf-8"))
+    ours_json = json.loads((en_us / "console-v3-json.json").read_text(encoding="utf-8"))
+    assert [list(x) for x in ours_json[:2]] == [list(x) for x in real_json]
+    assert all(isinstance(x["dateWatched"], int) for x in ours_json)
+
+
+def test_console_version_shapes(en_us: Path) -> None:
+    def text(name: str) -> str:
+        return (en_us / name).read_text(encoding="utf-8")
+
+    manifest = json.loads(text("manifest.json"))
+    v0 = text("console-v0.csv").splitlines()
+    assert len(v0) - 1 == manifest["dom_sections"]  # one row per date section
+    assert all(line.count(", ") >= 3 for line in v0)
+    assert any(line.endswith('", ') for line in v0)  # a movie row
+    assert '"Episode 1: "INHERENT RESOLVE""' in text("console-v1.csv")
+    assert '"Episode 1: ""INHERENT RESOLVE"""' in text("console-v2.csv")
+    for name in ("console-v1.csv", "console-v2.csv"):
+        assert all(re.match(r"\d{4}-\d\d-\d\d,", line) for line in text(name).splitlines()[1:])
+    assert all(re.match(r'"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}",', line)
+               for line in text("console-v3.csv").splitlines()[1:])  # fmt: skip
+    assert all(re.match(r'"\d{13}",', line)
+               for line in text("console-v3-epoch-ms.csv").splitlines()[1:])  # fmt: skip
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3},", line)
+               for line in text("console-v2-exact.csv").splitlines()[1:])  # fmt: skip
+    assert '"Tom & Jerry"' in text("console-v3.csv") and "&amp;" not in text("console-v3.csv")
+    days = {r["watched_at"] for r in _jsonl(en_us / "console-v1.expected.jsonl")}
+    assert all(d.endswith("T12:00:00.000Z") for d in days)
+
+
+def test_console_day_is_the_exporters_utc_date(de_de: Path) -> None:
+    assert gen_console.exporter_day(ZoneInfo("Europe/Berlin"), date(2024, 4, 23)) == date(
+        2024, 4, 22
+    )
+    assert gen_console.exporter_day(ZoneInfo("America/New_York"), date(2024, 4, 23)) == date(
+        2024, 4, 23
+    )
+    history = g.build_history(11, 200, "de-DE")
+    pages = {s.day - timedelta(days=1) for s in history.model(6, False).sections}
+    written = {line[:10] for line in (de_de / "console-v2.csv").read_text().splitlines()[1:]}
+    assert written == {d.isoformat() for d in pages}
+
+
+# -- the 2021 history JSON generation --------------------------------------------------------
+
+
+def test_history_json_2021_generation(de_de: Path) -> None:
+    pages = [json.loads(p.read_text(encoding="utf-8"))
+             for p in sorted(de_de.glob("api-2021/page-*.json"))]  # fmt: skip
+    starts = json.loads((de_de / "api-2021/start-indexes.json").read_text())
+    contents = []
+    for page in pages:
+        (widget,) = [w for w in page["widgets"] if w.get("widgetType") == "activity-history"]
+        assert not any(w.get("widgetType") == "watch-history" for w in page["widgets"])
+        contents.append(widget["content"]["content"])
+    assert [c["nextStartIndex"] for c in contents] == [*starts[1:], None]
+    assert any(c["titles"] == [] for c in contents[1:-1])  # an empty page, not the end
+    for content in contents:
+        for section in content["titles"]:
+            for item in section["titles"]:
+                assert "titleType" not in item and "badges" not in item
+                assert item["gti"].startswith("amzn1.dv.gti.")
+                ids = item["actions"]["REMOVE"]["query"]["titleIds"].split("_")
+                assert all(re.fullmatch(r"B0[0-9A-Z]{8}", x) for x in ids)
+    page = (de_de / "saved-page-2021.html").read_text(encoding="utf-8")
+    assert "data-testid" not in page and "wh-item-" not in page and "wh-date-" in page
+    assert re.search(r'data-automation-id="wh-episode-B0[0-9A-Z]{8}"', page)
+    (inline,) = [t for t in _texts(de_de / "saved-page-2021.html").templates if WIDGET_2021 in t]
+    widgets = json.loads(inline)["props"]["widgets"]
+    (widget,) = [w for w in widgets if w.get("widgetType") == "activity-history"]
+    assert widget["content"]["content"] == contents[0]
+    rows = _jsonl(de_de / "saved-page-2021.expected.jsonl")
+    assert {r["precision"] for r in rows if r["gti"]} == {"exact"}
+    assert {r["precision"] for r in rows if not r["gti"]} == {"day"}
+
+
+# -- locales ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "day", "text"),
+    [
+        ("nl-NL", date(2024, 4, 23), "23 april 2024"),
+        ("sv-SE", date(2024, 4, 23), "23 april 2024"),
+        ("da-DK", date(2024, 4, 23), "23. april 2024"),
+        ("nb-NO", date(2024, 4, 23), "23. april 2024"),
+        ("fi-FI", date(2024, 4, 23), "23. huhtikuuta 2024"),
+        ("pl-PL", date(2024, 4, 23), "23 kwietnia 2024"),
+        ("cs-CZ", date(2024, 4, 23), "23. dubna 2024"),
+        ("ru-RU", date(2024, 4, 23), "23 апреля 2024\u202fг."),  # Babel: narrow no-break space
+        ("tr-TR", date(2024, 4, 23), "23 Nisan 2024"),
+        ("ko-KR", date(2024, 4, 23), "2024년 4월 23일"),
+        ("zh-CN", date(2024, 4, 23), "2024年4月23日"),
+        ("hi-IN", date(2024, 4, 23), "23 अप्रैल 2024"),
+        ("id-ID", date(2024, 4, 23), "23 April 2024"),
+        ("ar-AE", date(2024, 4, 23), "٢٣ أبريل ٢٠٢٤"),
+        ("ar-AE", date(2024, 4, 22), "22 أبريل 2024"),
+        ("th-TH", date(2024, 4, 23), "23 เมษายน 2567"),
+        ("th-TH", date(2024, 4, 22), "22 เมษายน ค.ศ. 2024"),
+    ],
+)
+def test_cldr_date_headers_of_the_shared_table(locale: str, day: date, text: str) -> None:
+    assert g.format_date(locale, day) == text
+
+
+def test_every_language_of_the_shared_table_has_a_locale() -> None:
+    assert len(LANGUAGE_LOCALES) == 22
+    for lang, locale in LANGUAGE_LOCALES.items():
+        spec = g.LOCALES[locale]
+        assert spec.season_tpl == gen_locales.SEASON_FORMS[lang][0], lang
+        assert spec.episode_tpl == gen_locales.LABEL_FORMS[lang][0], lang
+        assert spec.lang == locale.lower()
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGE_LOCALES))
+def test_locale_page_has_every_form(tmp_path: Path, lang: str) -> None:
+    gen_locale_pages.write_locale_page(lang, tmp_path)
+    page = (tmp_path / f"locale-{lang}.html").read_text(encoding="utf-8")
+    locale = LANGUAGE_LOCALES[lang]
+    for month, day in gen_locale_pages.DAYS:
+        header = g.format_date(locale, date(gen_locale_pages.YEAR, month, day))
+        assert f'data-automation-id="wh-date-{html.escape(header)}"' in page
+    texts = _texts(tmp_path / f"locale-{lang}.html")
+    assert not any('"watch-history"' in t for t in texts.templates)  # dates from the DOM
+    history = gen_locale_pages.build_locale_history(lang)
+    seasons = {leaf.season_ref.text for leaf in history.events if leaf.season_ref}
+    assert seasons <= set(texts.links)
+    for form, _ in gen_locale_pages.season_cases(lang):
+        marker = form.split("{show}")[1].split("{")[0]
+        assert any(marker.strip().casefold() in s.casefold() for s in seasons), form
+    for form in gen_locale_pages.label_forms(lang):
+        prefix = form.split("{e}")[0]
+        assert any(p.startswith(prefix) for p in texts.paragraphs), form
+    rows = _jsonl(tmp_path / f"locale-{lang}.expected.jsonl")
+    assert len(rows) == len(history.events) >= 12
+    assert {r["precision"] for r in rows} == {"day"}
+    assert any(r["kind"] == "episode" and r["season"] is None for r in rows)
+    assert any(r["kind"] == "episode" and r["episode_title"] is None for r in rows)
