@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pv2simkl.locales import DateParseError, language_name, parse_date
@@ -61,6 +61,8 @@ DAYS = [
     date(2026, 12, 25),
 ]
 FORMATS = ("long", "medium", "full")
+# No deadline: a first example builds the CLDR grammars (half a second for all languages).
+COLD_CACHES = settings(deadline=None)
 
 
 def _cldr_cases() -> list[tuple[str, str, date]]:
@@ -323,6 +325,7 @@ def test_language_name(lang: str | None, name: str) -> None:
     assert language_name(lang) == name
 
 
+@COLD_CACHES
 @given(
     st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31)),
     st.sampled_from(sorted(ALL_LOCALES)),
@@ -336,6 +339,7 @@ def test_any_babel_date_parses_back(day: date, locale: str, fmt: str) -> None:
 SCRIPT_DIGITS = {"ar-ae": "٠١٢٣٤٥٦٧٨٩", "hi-in": "०१२३४५६७८९", "th-th": "๐๑๒๓๔๕๖๗๘๙"}
 
 
+@COLD_CACHES
 @given(
     st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31)),
     st.sampled_from(sorted(SCRIPT_DIGITS)),
@@ -346,12 +350,14 @@ def test_native_digits_parse_back(day: date, lang: str) -> None:
     assert parse_date(native, lang) == day
 
 
+@COLD_CACHES
 @given(st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31)))
 def test_thai_buddhist_era_round_trip(day: date) -> None:
     month = format_date(day, "MMMM", locale="th")
     assert parse_date(f"{day.day} {month} {day.year + 543}", "th-th") == day
 
 
+@COLD_CACHES
 @given(st.text(max_size=40), st.sampled_from([None, *PAGE_LANG.values()]))
 def test_any_text_either_parses_or_raises_date_parse_error(text: str, lang: str | None) -> None:
     try:
