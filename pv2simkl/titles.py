@@ -1,8 +1,10 @@
 """Titles as Amazon writes them: season suffixes, episode labels, version tags, extras.
 
 Amazon names a season ``Show - Season 2``, ``Das Boot – Staffel 2``, ``Landman, Season 2``,
-``The Mentalist: Saison 1 L'intégrale`` or ``REACHER (TV) - SEASON 01``; an episode
-``Episode 3: JENNY``, ``Folge 3: …``, ``エピソード3: …`` or just ``Pilot``. The data
+``The Mentalist: Saison 1 L'intégrale``, ``REACHER (TV) - SEASON 01``, ``INVENCIBLE - 2.ª
+TEMPORADA``, ``Hotel Hazbin - Segunda temporada``, ``X - The Final Season`` (no number),
+``X 第2季`` or ``X 시즌 2``, in the words of each of the 22 languages it serves; an episode
+``Episode 3: JENNY``, ``Folge 3: …``, ``第3話 …``, ``3화: …`` or just ``Pilot``. The data
 export joins them as ``Episode title-Show - Season N``. Everything here is pure text
 work, the same for every source.
 """
