@@ -617,13 +617,17 @@ def test_size_20000_json_and_export_c(tmp_path: Path) -> None:
     built = time.perf_counter()
     g.write_api_pages(history, tmp_path / "api")
     g.write_export_c(history, tmp_path / "export-c.zip")
+    g.write_export_a(history, tmp_path / "export-a")
     done = time.perf_counter()
-    print(f"20k: build {built - start:.2f}s, API pages + export C {done - built:.2f}s")
+    print(f"20k: build {built - start:.2f}s, API pages + exports A, C {done - built:.2f}s")
     assert len(history.events) == 20_000
     movies = sum(leaf.kind == "movie" for leaf in history.events)
     assert 0.25 < movies / 20_000 < 0.35
     assert len(_jsonl(tmp_path / "api.expected.jsonl")) == 20_000 - 1  # C6's hidden watch
     assert len(_jsonl(tmp_path / "export-c.expected.jsonl")) == 20_000
+    a_rows = _jsonl(tmp_path / "export-a.expected.jsonl")
+    older = [r for r in a_rows if r["watched_at"] < g.START_DATE.isoformat()]
+    assert older and len(a_rows) - len(older) == 20_000  # one watch per leaf, plus A's own
     days = [leaf.day for leaf in history.events]
     assert max(days) == g.END_DATE and (max(days) - min(days)).days > 7 * 365
     assert len({leaf.gti for leaf in history.events}) == 20_000 - 1
