@@ -133,6 +133,7 @@ def parse_zip(data: bytes, name: str, locale: str | None = None) -> Parsed:
             "saved page or history JSON inside)",
             path=name,
         )
+    out.watchlist = data_export.current_watchlist(out.watchlist)
     return Parsed(name, hashlib.sha256(data).hexdigest(), _source_of(out, "zip"), out)
 
 
@@ -150,6 +151,7 @@ def parse_data(data: bytes, name: str, locale: str | None = None) -> Parsed:
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         return parse_zip(data, name, locale)
     fmt, flat = parse_bytes(data, name, locale)
+    flat.watchlist = data_export.current_watchlist(flat.watchlist)
     return Parsed(name, hashlib.sha256(data).hexdigest(), _source_of(flat, fmt), flat)
 
 
