@@ -175,15 +175,29 @@ def day_of(value: datetime) -> int:
 
 
 def _event_keys(kind: str, season: Any, episode: Any, episode_title: Any, gti: Any) -> list[tuple]:
+    """The keys an event is registered under."""
     if kind == "movie":
         return [("m",), ("g", gti)] if gti else [("m",)]
     keys: list[tuple] = []
     if episode is not None:
         keys.append(("n", season, episode))
     if episode_title:
-        keys.append(("t", season, titles.match_key(episode_title)))
+        title = titles.match_key(episode_title)
+        keys += [("t", season, title), ("t*", title)]
     if gti:
         keys.append(("g", gti))
+    return keys
+
+
+def _lookup_keys(kind: str, season: Any, episode: Any, episode_title: Any, gti: Any) -> list[tuple]:
+    """The keys an event is looked up by. An episode whose season is unknown (a data-export
+    row without a season suffix) is the same watch as a stored one of any season with its
+    title; one of a known season matches its own season or an unknown one."""
+    keys = [k for k in _event_keys(kind, season, episode, episode_title, gti) if k[0] != "t*"]
+    if kind != "movie" and episode_title:
+        title = titles.match_key(episode_title)
+        keys = [k for k in keys if k[0] != "t"]
+        keys += [("t*", title)] if season is None else [("t", season, title), ("t", None, title)]
     return keys
 
 
@@ -359,10 +373,9 @@ class Store:
             result.seen += 1
             wid = self._work_id(event)
             day = day_of(event.watched_at)
-            keys = _event_keys(
-                event.kind, event.season, event.episode, event.episode_title, event.gti
-            )
-            existing = self._find(wid, keys, day, event.precision, event.gti)
+            facts = (event.kind, event.season, event.episode, event.episode_title, event.gti)
+            keys = _event_keys(*facts)
+            existing = self._find(wid, _lookup_keys(*facts), day, event.precision, event.gti)
             if existing is None:
                 cur = self.db.execute(
                     "INSERT INTO events (work_id, kind, season, episode, episode_title,"
@@ -448,8 +461,8 @@ class Store:
         wid = self._works.get(work_key(event.kind, event.title))
         if wid is None:
             return False
-        keys = _event_keys(event.kind, event.season, event.episode, event.episode_title,
-                           event.gti)  # fmt: skip
+        keys = _lookup_keys(event.kind, event.season, event.episode, event.episode_title,
+                            event.gti)  # fmt: skip
         day = day_of(event.watched_at)
         return self._find(wid, keys, day, event.precision, event.gti) is not None
 

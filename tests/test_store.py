@@ -89,6 +89,25 @@ def test_export_first_then_page_fills_the_episode_number(store: Store) -> None:
     assert (event.episode, event.gti, event.source) == (3, "g-3", "export-c")
 
 
+def test_export_episode_without_season_matches_page_episode_and_gets_its_season(
+    store: Store,
+) -> None:
+    # "Wilson's Heart-House": the real export names no season; the page says season 4.
+    suffixless = ep(1, 19, n=None, gti=None, source="export-a", season=None, precision="hour")
+    assert add(store, [suffixless]) == (1, 0)
+    assert add(store, [ep(1, 20, season=4)], "y") == (0, 1)
+    (event,) = list(store.iter_events())
+    assert (event.season, event.episode) == (4, 3)
+    assert add(store, [suffixless], "z") == (0, 0)  # and the export again adds nothing
+
+
+def test_same_episode_title_in_two_seasons_stays_two_watches(store: Store) -> None:
+    # "Quel giorno" is an episode title of season 1 and of season 3 of one show.
+    s1 = ep(1, n=None, gti=None, title="Quel giorno", season=1)
+    s3 = ep(1, n=None, gti=None, title="Quel giorno", season=3)
+    assert add(store, [s1, s3]) == (2, 0)
+
+
 def test_day_precision_matches_one_day_either_side(store: Store) -> None:
     add(store, [ep(10, 3)])  # 03:00 UTC: the evening before in New York
     local = ep(9, 12, precision="day")

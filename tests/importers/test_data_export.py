@@ -38,7 +38,7 @@ def test_layout_c_as_folder_and_single_csv(golden: GoldenCheck, tmp_path: Path) 
 
 def test_layout_detected_from_content_not_name(golden: GoldenCheck, tmp_path: Path) -> None:
     folder = SAMPLES / "it-IT"
-    source = next((folder / "export-a").rglob("*.csv"))
+    source = next((folder / "export-a").rglob("*Viewinghistory.csv"))
     renamed = tmp_path / "whatever.txt.data"
     shutil.copy(source, renamed)
     golden([renamed], folder / "export-a.expected.jsonl")
