@@ -271,24 +271,3 @@ def match_key(title: str) -> str:
     """
     text = identity_key(title)
     return _ARTICLES.sub("", text) or text
-
-
-def export_title_splits(text: str) -> list[tuple[str, str, int]]:
-    """Every reading of an export title ``Episode-Show - Season N``.
-
-    Returns (episode title, show, season) for each unspaced ``-`` after which a season
-    title follows, leftmost first. The caller picks among them (a show named in other
-    rows wins); an empty list means the title is a movie.
-    """
-    readings = []
-    for i, ch in enumerate(text):
-        if ch != "-" or i == 0 or i == len(text) - 1:
-            continue
-        if text[i - 1].isspace() or text[i + 1].isspace():
-            continue
-        episode, rest = text[:i].strip(), text[i + 1 :].strip()
-        show, season = split_season(rest)
-        if season is None or not episode:
-            continue
-        readings.append((episode, show or strip_tags(rest), season))
-    return readings

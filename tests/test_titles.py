@@ -75,15 +75,6 @@ def test_strip_tags(text: str, expected: str) -> None:
     assert titles.strip_tags(text) == expected
 
 
-def test_export_title_readings() -> None:
-    assert titles.export_title_splits("Pilot-Community - Season 1") == [("Pilot", "Community", 1)]
-    assert titles.export_title_splits("Opera, Art and Donuts-The Grand Tour - Season 1") == [
-        ("Opera, Art and Donuts", "The Grand Tour", 1)
-    ]
-    assert titles.export_title_splits("Spider-Man") == []
-    assert titles.export_title_splits("Pilot-X-Men - Season 1")[0] == ("Pilot", "X-Men", 1)
-
-
 def test_extras_and_match_key() -> None:
     assert titles.is_extra("The Grand Tour - Official Trailer")
     assert titles.is_extra("The Grand Tour - Bonus Content")

@@ -75,7 +75,7 @@ def _unknown(name: str, data: bytes) -> UnknownFormatError:
         hint = "is not a Prime Video history file"
     return UnknownFormatError(
         f"{hint} (expected a saved watch-history page, a history JSON reply, a data-export "
-        "CSV or ZIP, or the console exporter's CSV)",
+        "CSV or ZIP, or the console exporter's CSV or JSON)",
         path=name,
     )
 

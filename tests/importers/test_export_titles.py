@@ -65,3 +65,17 @@ def test_the_same_episode_title_in_two_seasons_is_two_episodes() -> None:
 def test_an_episode_named_like_its_show_is_an_episode() -> None:
     special = "Alice Wetterlund: My Mama Is A Human-Alice Wetterlund: My Mama Is A Human"
     assert ExportTitles([special]).episode(special) is not None
+
+
+def test_readings_of_single_titles() -> None:
+    def split(text: str) -> tuple[str, str, int | None] | None:
+        reading = ExportTitles([text]).episode(text)
+        return (reading.episode_title, reading.show, reading.season) if reading else None
+
+    assert split("Pilot-Community - Season 1") == ("Pilot", "Community", 1)
+    assert split("Opera, Art and Donuts-The Grand Tour - Season 1") == (
+        "Opera, Art and Donuts", "The Grand Tour", 1
+    )  # fmt: skip
+    assert split("Spider-Man") is None
+    assert split("Pilot-X-Men - Season 1") == ("Pilot", "X-Men", 1)
+    assert split("The Horse-Season 3") == ("The Horse", "Season 3", 3)  # a bare "Season 3"
