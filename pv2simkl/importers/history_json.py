@@ -182,9 +182,7 @@ class UnreadableDate(ParseError):
 def language_label(lang: str, origin: str) -> str:
     """A language for a message, with its tag and where it came from: ``Spanish (es-es),
     the language of the page's <html lang>``."""
-    namer = getattr(locales, "language_name", None)  # added to locales alongside this
-    name = namer(lang) if callable(namer) else repr(lang)
-    return f"{name}, the language {origin}"
+    return f"{locales.language_name(lang)}, the language {origin}"
 
 
 def refuse_unreadable(
