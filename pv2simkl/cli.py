@@ -158,7 +158,10 @@ def import_cmd(
     out: Annotated[Path | None, typer.Option(help="Folder for the CSV (with --export).")] = None,
     force: Annotated[bool, typer.Option(help="Read files again even if already imported.")] = False,
     locale: Annotated[
-        str | None, typer.Option(help="Language of dates when a file does not say (e.g. de-DE).")
+        str | None,
+        typer.Option(
+            help="Language the files are written in (e.g. de-DE); overrides a page's own."
+        ),
     ] = None,
 ) -> None:
     """Import watch history into the store."""

@@ -52,7 +52,8 @@ class ExportSettings:
 class ImportSettings:
     """How history files are read."""
 
-    # Language of dates, like `import --locale`: empty = each file's own (a page's <html lang>).
+    # The language files are written in, as `import --locale`: it overrides what a file says
+    # (a page's <html lang>). Empty = each file's own.
     default_locale: str = ""
 
 

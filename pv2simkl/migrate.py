@@ -610,7 +610,7 @@ FIELD_HELP: dict[str, dict[str, str]] = {
         "keep_files": "Newest CSV files kept in the export folder; 0 keeps all.",
     },
     "import": {
-        "default_locale": "Language of dates for files that do not say (e.g. de-DE).",
+        "default_locale": "Language the files are written in (e.g. de-DE); overrides a page's own.",
     },
     "metadata": {
         "order": "Services asked, in this order; a service missing here is not used.",
