@@ -1,4 +1,4 @@
-"""Benchmark: import a 20,000-event saved page and data export, then export the delta.
+"""Benchmark: import a 20,000-event saved page and data exports, then export the delta.
 
 Not a test: it prints figures for bench/README.md. Each step runs the real CLI in its
 own process, timed by wall clock, its peak RSS read from the child's rusage.
@@ -57,7 +57,12 @@ def main() -> None:
     print(f"saved page: {size:.1f} MB; export ZIP: {export_zip.stat().st_size / 1e6:.1f} MB")
 
     rows = []
-    for label, files in (("saved page", [page]), ("data export (C, ZIP)", [export_zip])):
+    inputs = (
+        ("saved page", [page]),
+        ("data export (C, ZIP)", [export_zip]),
+        ("data export (A, folder)", [fixtures_dir / "export-a"]),
+    )
+    for label, files in inputs:
         best = None
         for _ in range(args.repeat):
             data = args.out / "data"

@@ -235,6 +235,7 @@ class Store:
         self._index: dict[tuple, list[int]] | None = None
         self._day_index: dict[tuple, list[int]] | None = None
         self._gtis: dict[int, str] = {}
+        self._seasonless = False  # some stored episode is known by title without its season
 
     def _migrate(self) -> None:
         pending = migrations.pending(self.db)
@@ -254,6 +255,7 @@ class Store:
     def _load_index(self) -> None:
         self._works = {r[0]: r[1] for r in self.db.execute("SELECT key, id FROM works").fetchall()}
         self._index, self._day_index, self._gtis = {}, {}, {}
+        self._seasonless = False
         rows = self.db.execute(
             "SELECT id, work_id, kind, season, episode, episode_title, gti, day, precision"
             " FROM events"
@@ -267,6 +269,7 @@ class Store:
     ) -> None:
         assert self._index is not None and self._day_index is not None
         target = self._day_index if precision == "day" else self._index
+        self._seasonless = self._seasonless or any(k[0] == "t" and k[1] is None for k in keys)
         for key in keys:
             found = target.setdefault((wid, key, day), [])
             if eid not in found:
@@ -280,9 +283,11 @@ class Store:
         """The stored event this one is, if any. Two different gtis are never one watch."""
         assert self._index is not None and self._day_index is not None
         near = (day - 1, day, day + 1)
+        places = [(self._index, d) for d in (near if precision == "day" else (day,))]
+        places += [(self._day_index, d) for d in near]
         for key in keys:
-            places = [(self._index, d) for d in (near if precision == "day" else (day,))]
-            places += [(self._day_index, d) for d in near]
+            if key[0] == "t" and key[1] is None and not self._seasonless:
+                continue  # no stored episode lacks its season: nothing to find there
             for index, d in places:
                 for eid in index.get((wid, key, d), ()):
                     other = self._gtis.get(eid)

@@ -14,6 +14,7 @@ metadata services, which know whether ``Y`` is a show, can decide later.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,25 +43,30 @@ class Reading:
     position: int  # index of the hyphen that was split on
 
 
+_JOIN = re.compile(r"(?<=\S)-(?=\S)")
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _show_part(rest: str) -> tuple[str, int | None, bool] | None:
+    """What follows a hyphen, as a show: (show, season, had a season suffix). Cached: every
+    episode of a season repeats the same ``Show - Season N``."""
+    suffix = titles.season_suffix(rest)
+    if suffix is not None:
+        show, season = suffix
+        return (show or rest, season, True)  # a bare "Season 3" stays the show's name
+    show = titles.strip_tags(rest)
+    return (show, None, False) if show else None
+
+
 def readings(text: str) -> list[Reading]:
     """Every split of ``text`` at an unspaced hyphen, leftmost first."""
     out = []
-    for i, ch in enumerate(text):
-        if ch != "-" or i == 0 or i == len(text) - 1:
-            continue
-        if text[i - 1].isspace() or text[i + 1].isspace():
-            continue
+    for m in _JOIN.finditer(text):
+        i = m.start()
         episode, rest = text[:i].strip(), text[i + 1 :].strip()
-        if not episode or not rest:
-            continue
-        suffix = titles.season_suffix(rest)
-        if suffix is not None:
-            show, season = suffix
-            out.append(Reading(episode, show or rest, season, True, i))  # bare "Season 3"
-        else:
-            show = titles.strip_tags(rest)
-            if show:
-                out.append(Reading(episode, show, None, False, i))
+        part = _show_part(rest) if episode and rest else None
+        if part is not None:
+            out.append(Reading(episode, part[0], part[1], part[2], i))
     return out
 
 
