@@ -173,14 +173,20 @@ def import_cmd(
         for r in report.results:
             if r.skipped_file:
                 typer.echo(f"{r.path}: already imported, skipped (use --force to read it again)")
-            elif r.seen == 0 and not r.watchlist and not r.ignored:
+            elif r.seen == 0 and r.watchlist_seen:
+                typer.echo(f"{r.path}: {r.watchlist_seen} watchlist titles read, {r.watchlist} new")
+            elif r.seen == 0 and not r.ignored:
                 typer.echo(f"{r.path}: the history is empty; nothing to store")
             else:
                 typer.echo(
                     f"{r.path}: {r.seen} events read, {r.added} new"
                     + (f", {r.updated} completed" if r.updated else "")
                     + f" ({r.source})"
-                    + (f"; {r.watchlist} new on the watchlist" if r.watchlist else "")
+                    + (
+                        f"; {r.watchlist_seen} watchlist titles, {r.watchlist} new"
+                        if r.watchlist_seen
+                        else ""
+                    )
                     + _not_watches(r.ignored)
                 )
         for name, exc in report.failures:

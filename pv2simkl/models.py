@@ -116,6 +116,7 @@ class ImportResult:
     updated: int = 0
     skipped_file: bool = False
     ignored: dict[str, int] = field(default_factory=dict)  # rows that are not watches, by why
-    watchlist: int = 0  # watchlist titles stored
+    watchlist_seen: int = 0  # watchlist titles read
+    watchlist: int = 0  # of which new
     warnings: list[str] = field(default_factory=list)
     error: str | None = None

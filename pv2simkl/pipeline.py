@@ -149,7 +149,7 @@ def _import_one(
         partial=bool(problems),
     )
     result.seen, result.added, result.updated = added.seen, added.added, added.updated
-    result.watchlist = added.watchlist
+    result.watchlist, result.watchlist_seen = added.watchlist, len(flat.watchlist)
     for warning in parsed.flat.warnings:
         log.warning("%s", warning)
     return result

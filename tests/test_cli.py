@@ -239,7 +239,7 @@ def test_real_export_zip_summary_names_what_is_not_a_watch(tmp_path: Path, data:
             "--out", str(tmp_path / "out"))  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "not watches, skipped: 7 live broadcasts, 3 trailers" in r.stdout
-    assert "new on the watchlist" in r.stdout
+    assert "2 watchlist titles, 2 new" in r.stdout
     (csv_file,) = (tmp_path / "out").glob("simkl-*.csv")
     rows = csv_file.read_text(encoding="utf-8").splitlines()
     planned = [row for row in rows if ",plan to watch," in row]

@@ -54,6 +54,7 @@ C_COMPANION_NAMES = (
     "search history.csv",
     "promotional trailers viewed.csv",
     "purchases and rentals.csv",
+    "digital.primevideo.viewcounts.2.csv",  # legacy export: a summary of counts
 )
 
 PLACEHOLDERS = {"not available", "not applicable", "n/a", ""}
