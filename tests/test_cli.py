@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.real_samples import REAL_SAMPLES
+
 ROOT = Path(__file__).resolve().parents[1]
 MINI_PAGE = (ROOT / "tests" / "data" / "mini-page.html").read_bytes()
 
@@ -231,7 +233,7 @@ def test_service_dry_run_and_config_init(tmp_path: Path) -> None:
     assert r.returncode != 0 and "force" in r.stderr
 
 
-REAL = ROOT.parent / "shared" / "real-samples"
+REAL = REAL_SAMPLES
 
 
 def test_real_export_zip_summary_names_what_is_not_a_watch(tmp_path: Path, data: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,9 +12,10 @@ from babel.dates import format_date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl.locales import DateParseError, language_name, parse_date
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "real-samples"
+REAL = REAL_SAMPLES
 
 # The 22 languages Prime Video serves, with the <html lang> Amazon writes for each.
 PAGE_LANG = {

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl import titles
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "real-samples"
+REAL = REAL_SAMPLES
 
 
 @pytest.mark.parametrize(

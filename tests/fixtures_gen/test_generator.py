@@ -29,6 +29,7 @@ from fixtures import generator as g
 from fixtures.gen_json2021 import WIDGET as WIDGET_2021
 from fixtures.gen_locales import LANGUAGE_LOCALES
 from fixtures.make_samples import LOCALE_PAGE_GLOB, SAMPLES, make_samples
+from fixtures.real_samples import REAL_SAMPLES
 
 KEYS = ["kind", "title", "season", "episode", "episode_title", "watched_at", "precision",
         "source", "gti"]  # fmt: skip
@@ -656,7 +657,7 @@ def test_committed_samples_are_current(tmp_path: Path) -> None:
 
 # -- layout A as Amazon writes it (real file: ../shared/real-samples/export-a-it-real.*) --
 
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-samples"
+REAL = REAL_SAMPLES
 A_MEMBERS = (
     "Digital.PrimeVideo.Viewinghistory/Digital.PrimeVideo.Viewinghistory.csv",
     "Digital.PrimeVideo.Watchlist/Digital.PrimeVideo.Watchlist.csv",

@@ -6,14 +6,15 @@ import re
 from pathlib import Path
 
 import pytest
-from golden_support import LOCALE_SAMPLES, ROOT, SAMPLES, GoldenCheck
+from golden_support import LOCALE_SAMPLES, SAMPLES, GoldenCheck
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl import titles
 from pv2simkl.importers import console_csv, console_json, parse_bytes, parse_file
 
-REAL = ROOT / ".." / "shared" / "real-samples"
+REAL = REAL_SAMPLES
 
 # What a correct reading of each real console CSV holds, as ../shared/real-samples/README.md
 # says: (kind, show or movie, season, episode, episode title, watched_at, precision, gti).

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from golden_support import ROOT
 
+from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import console_json, history_json, parse_bytes, parse_file
 
-REAL = ROOT / ".." / "shared" / "real-samples"
+REAL = REAL_SAMPLES
 SAMPLE = REAL / "console-v3.json"
 
 

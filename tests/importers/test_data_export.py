@@ -9,9 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from golden_support import LOCALE_SAMPLES, ROOT, SAMPLES, GoldenCheck, imported
+from golden_support import LOCALE_SAMPLES, SAMPLES, GoldenCheck, imported
 
 from fixtures import generator
+from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import data_export, parse_file
@@ -147,7 +148,7 @@ def test_broken_zip_is_a_parse_error(tmp_path: Path) -> None:
 
 # ---- the real Italian export (../shared/real-samples/export-a-it-real.csv) ----------------
 
-REAL = ROOT / ".." / "shared" / "real-samples"
+REAL = REAL_SAMPLES
 
 
 def _things(events: list) -> set[tuple]:

@@ -12,10 +12,11 @@ import pytest
 from golden_support import LOCALE_SAMPLES, SAMPLES, GoldenCheck, imported
 
 from fixtures import generator
+from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import history_json, parse_bytes
 
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-samples"
+REAL = REAL_SAMPLES
 REAL_REPLY = REAL / "history-json-fr-2022.json"
 
 # The README's reading of the real reply: The Mentalist season 1, episode → epoch ms.

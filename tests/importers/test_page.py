@@ -13,11 +13,12 @@ import pytest
 from golden_support import LOCALE_SAMPLES, SAMPLES, GoldenCheck, imported
 
 from fixtures import generator
+from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import page, parse_bytes
 from pv2simkl.models import WatchEvent
 
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-samples"
+REAL = REAL_SAMPLES
 
 
 @pytest.mark.parametrize("locale", LOCALE_SAMPLES)

@@ -4,12 +4,12 @@ README says; the detailed golden tests live beside each format's tests."""
 from __future__ import annotations
 
 import pytest
-from golden_support import ROOT
 
+from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl.errors import UnknownFormatError
 from pv2simkl.importers import parse_file
 
-REAL = ROOT / ".." / "shared" / "real-samples"
+REAL = REAL_SAMPLES
 # file → (watches a correct reading holds, the format's source tag)
 EXPECTED = {
     "export-a-it-real.csv": (822, "export-a"),
