@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,39 +99,56 @@ class RateLimiter:
 
     A sliding window rather than a token bucket: it never lets a burst through that a
     server counting requests per window would refuse. ``margin`` widens each window a
-    little, because requests reach the server later than they leave here.
+    little, because requests reach the server later than they leave here. ``clock`` and
+    ``sleep`` are the time it counts in and the way it waits (a fake pair in tests, so that
+    windows are checked exactly, not against a loaded machine's scheduling).
     """
 
-    def __init__(self, limits: list[tuple[int, float]], margin: float = 0.05):
-        self.limits = [(calls, seconds * (1 + margin) + 0.005) for calls, seconds in limits]
+    def __init__(
+        self, limits: list[tuple[int, float]], margin: float = 0.05, *,
+        clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+    ) -> None:  # fmt: skip
+        self.limits = [(calls, window(seconds, margin)) for calls, seconds in limits]
+        self.clock = clock
+        self.sleep = sleep
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
         self._hold_until = 0.0
         self.waited = 0.0
 
-    def acquire(self) -> None:
-        """Block until one more call fits every rate, then count it."""
-        keep = max((s for _, s in self.limits), default=0.0)
+    def acquire(self) -> float:
+        """Block until one more call fits every rate, then count it; the time it counted."""
         while True:
             with self._lock:
-                now = time.monotonic()
-                while self._sent and now - self._sent[0] > keep:
-                    self._sent.popleft()
-                wait = self._hold_until - now
-                for calls, seconds in self.limits:
-                    if len(self._sent) >= calls:
-                        oldest = self._sent[-calls]
-                        wait = max(wait, oldest + seconds - now)
+                now = self.clock()
+                wait = self._wait(now)
                 if wait <= 0:
                     self._sent.append(now)
-                    return
+                    return now
                 self.waited += wait
-            time.sleep(wait)
+            self.sleep(wait)
+
+    def _wait(self, now: float) -> float:
+        """Seconds until one more call fits every rate and the hold; lock held."""
+        keep = max((s for _, s in self.limits), default=0.0)
+        while self._sent and now - self._sent[0] > keep:
+            self._sent.popleft()
+        wait = self._hold_until - now
+        for calls, seconds in self.limits:
+            if len(self._sent) >= calls:
+                oldest = self._sent[-calls]
+                wait = max(wait, oldest + seconds - now)
+        return wait
 
     def penalise(self, seconds: float) -> None:
         """After a 429: hold every thread back for ``seconds``."""
         with self._lock:
-            self._hold_until = max(self._hold_until, time.monotonic() + seconds)
+            self._hold_until = max(self._hold_until, self.clock() + seconds)
+
+
+def window(seconds: float, margin: float) -> float:
+    """A server's window of ``seconds`` as the limiter counts it: ``margin`` wider, + 5 ms."""
+    return seconds * (1 + margin) + 0.005
 
 
 @dataclass
@@ -187,6 +204,11 @@ class ResponseCache:
                 [key, provider, json.dumps(value), now, now + ttl_days * 86400],
             )
 
+    def delete(self, key: str) -> None:
+        """Forget one entry (a secret an older version kept here, say)."""
+        with self._lock, self._conn:
+            self._conn.execute("DELETE FROM http_cache WHERE key = ?", [key])
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -222,7 +244,10 @@ class HttpClient:
     """One provider's way out: limiter, retries, cache, breaker, typed errors.
 
     ``secret_params`` are query parameters that carry a key: sent, but never part of a
-    cache key or a log line.
+    cache key or a log line. ``authenticate``, when a provider sets it, is called after a
+    cache miss and before the request leaves, so that a login happens only when a request
+    really goes out (a run answered from the cache never logs in). ``clock`` and ``sleep``
+    are the rate limiter's (see :class:`RateLimiter`).
     """
 
     def __init__(
@@ -230,10 +255,12 @@ class HttpClient:
         headers: Mapping[str, str] | None = None, secret_params: Mapping[str, str] | None = None,
         timeout: float = 20.0, attempts: int = 6, cache: ResponseCache | None = None,
         offline: bool = False, transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
     ) -> None:  # fmt: skip
         self.provider = provider
         self.base_url = base_url.rstrip("/")
-        self.limiter = RateLimiter(limits)
+        self.limiter = RateLimiter(limits, clock=clock, sleep=sleep)
+        self.authenticate: Callable[[], None] | None = None
         self.breaker = CircuitBreaker()
         self._refused = 0
         self.cache = cache
@@ -274,8 +301,9 @@ class HttpClient:
     def request(
         self, method: str, path: str, params: Mapping[str, Any] | None = None, *,
         json_body: Any = None, kind: str = "search", cache: bool = True,
-        ok: tuple[int, ...] = (200,),
+        ok: tuple[int, ...] = (200,), authenticate: bool = True,
     ) -> Response | None:  # fmt: skip
+        """One call through the whole stack; ``authenticate=False`` for the login itself."""
         key = self._cache_key(method, path, params, json_body) if cache and self.cache else None
         if key:
             hit, value = self.cache.get(key)
@@ -286,6 +314,8 @@ class HttpClient:
             raise Offline(self.provider, "offline mode and no cached answer")
         if self.breaker.opened:
             raise Unavailable(self.provider, "paused for this run after repeated failures")
+        if authenticate and self.authenticate is not None:
+            self.authenticate()
         try:
             response = self._send(method, path, params, json_body, ok)
         except Unauthorized:

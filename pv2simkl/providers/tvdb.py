@@ -1,9 +1,11 @@
 """TheTVDB v4 (``api4.thetvdb.com/v4``): search with aliases and translations, remote ids.
 
 TVDB wants a Bearer token from ``POST /login`` (``{"apikey", "pin"?}``) that lasts a
-month. The token is kept on the client for every thread and in the response cache
-(``tvdb-token``, 25 days) so that the next run does not log in again; an earlier tool
-logged in before every call. A data call answered 401 logs in once more and is retried
+month. The token is a secret: it lives in this process's memory only, shared by every
+thread, and never reaches the response cache (the store is a file that backups copy
+around). Logging in happens on the first request that really goes out, so a run
+answered from the cache never logs in, and any other run logs in once (an earlier tool
+logged in before every call). A data call answered 401 logs in once more and is retried
 once (the token expired or belongs to another key); a second 401 is the caller's.
 Remote ids are matched on ``sourceName`` (``IMDB``, ``TheMovieDB.com``), never on the
 integer ``type``, whose values for TMDB disagree between sources.
@@ -24,8 +26,8 @@ from pv2simkl.providers.imdb import imdb_id
 
 log = logging.getLogger(__name__)
 
-TOKEN_KEY = "tvdb-token"  # its key in the response cache
-TOKEN_DAYS = 25.0  # a token lasts a month; renew a little early
+# Where earlier builds cached the token: the entry is deleted whenever a cache is opened.
+LEGACY_TOKEN_KEY = "tvdb-token"
 SEARCH_LIMIT = 10
 
 
@@ -95,7 +97,7 @@ def _status(value: Any) -> str | None:
 
 
 class Tvdb(Provider):
-    """TheTVDB API v4, with its login token kept across calls, threads and runs."""
+    """TheTVDB API v4, with its login token kept in memory across calls and threads."""
 
     name: ClassVar[str] = "tvdb"
     needs: ClassVar[tuple[str, ...]] = ("api_key",)
@@ -104,6 +106,10 @@ class Tvdb(Provider):
         super().__init__(settings, client)
         self._token: str | None = None
         self._lock = threading.Lock()  # one login at a time, for every thread
+        self._used = threading.local()  # the token this thread's last request went out with
+        client.authenticate = self._authenticate
+        if client.cache is not None:
+            client.cache.delete(LEGACY_TOKEN_KEY)
 
     # -- the token ---------------------------------------------------------------------
 
@@ -112,45 +118,39 @@ class Tvdb(Provider):
         self.client.set_header("Authorization", f"Bearer {token}")
 
     def _login(self) -> str:
-        """``POST /login``; the token goes on the client and into the cache. Lock held."""
+        """``POST /login``; the token goes on the client (never into the cache). Lock held."""
         body: dict[str, str] = {"apikey": self.settings.api_key}  # type: ignore[attr-defined]
         pin = getattr(self.settings, "pin", "")
         if pin:
             body["pin"] = pin
-        response = self.client.request("POST", "/login", json_body=body, cache=False)
+        response = self.client.request(
+            "POST", "/login", json_body=body, cache=False, authenticate=False
+        )
         data = response.data if response is not None else None
         token = data.get("data") if isinstance(data, dict) else None
         token = token.get("token") if isinstance(token, dict) else None
         if not isinstance(token, str) or not token:
             raise BadResponse(self.name, "login answered no token")
         self._use(token)
-        if self.client.cache is not None:
-            self.client.cache.put(TOKEN_KEY, self.name, token, TOKEN_DAYS)
         log.debug("tvdb: logged in")
         return token
 
-    def _ensure_token(self) -> str | None:
-        """The token in use: this run's, the cached one, or a new login."""
+    def _authenticate(self) -> None:
+        """The client's hook before a request leaves: this process's token, or a login."""
         with self._lock:
-            if self._token:
-                return self._token
-            if self.client.cache is not None:
-                hit, value = self.client.cache.get(TOKEN_KEY)
-                if hit and isinstance(value, str) and value:
-                    self._use(value)
-                    return value
-            if self.client.offline:
-                return None  # cached answers only: no login, no token needed
-            return self._login()
+            self._used.token = self._token or self._login()
 
     def _get(self, path: str, params: dict[str, Any] | None = None, *, kind: str) -> Any:
         """GET with the token; on 401 one new login and one retry. The answer's ``data``."""
-        token = self._ensure_token()
+        self._used.token = None
         try:
             response = self.client.get(path, params, kind=kind)
         except Unauthorized:
+            used = self._used.token
+            if used is None:
+                raise  # the login itself was refused: the key is wrong
             with self._lock:
-                if self._token == token:  # no other thread renewed it meanwhile
+                if self._token == used:  # no other thread renewed it meanwhile
                     self._token = None
                     self._login()
             response = self.client.get(path, params, kind=kind)

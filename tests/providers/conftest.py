@@ -4,7 +4,10 @@ Every test talks real HTTP to :class:`fixtures.mock_services.MockServices` on
 127.0.0.1, through providers built the way :func:`pv2simkl.providers.build` builds
 them (auth from the class, limits from the settings, a response cache in a store).
 Backoff sleeps are switched off (``stamina.set_testing``), the attempts stay each
-client's own, so retries are counted exactly and the suite stays fast.
+client's own, so retries are counted exactly and the suite stays fast. The clients'
+rate limiters and the mock's rate windows count seconds on one fake clock
+(:class:`tests.fake_clock.FakeClock`): a wait for a window or a ``Retry-After`` is exact
+and instant, and no check depends on how loaded the machine is.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pv2simkl.providers import provider_class
 from pv2simkl.providers.base import Provider
 from pv2simkl.providers.http import HttpClient, ResponseCache, parse_limits
 from pv2simkl.store import Store
+from tests.fake_clock import FakeClock, patch_mock_services
 
 # The settings that carry each provider's key, as the mock accepts them.
 GOOD_KEYS: dict[str, dict[str, str]] = {
@@ -52,6 +56,14 @@ def build_catalog() -> Catalog:
         "providers", ["Quiet Evening", "Paper Moon Rising"],
         [("Harbour Nights", {1: ["Pilot", "The Storm"]})],
     )  # fmt: skip
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The fake clock of the test's clients and of every mock service."""
+    fake = FakeClock()
+    patch_mock_services(monkeypatch, fake)
+    return fake
 
 
 @pytest.fixture
@@ -99,13 +111,16 @@ Factory = Callable[..., Provider]
 
 
 @pytest.fixture
-def make(mock: MockServices, cache_path: Path, no_backoff: None) -> Iterator[Factory]:
+def make(
+    mock: MockServices, cache_path: Path, no_backoff: None, clock: FakeClock
+) -> Iterator[Factory]:
     """``make(name, cached=, attempts=, timeout=, on=, offline=, **settings)`` → a provider.
 
     Settings default to the mock's base URL and its accepted key (``on``: another
     :class:`MockServices` than the shared one); ``cached=True`` gives the client a
     :class:`ResponseCache` on the test's store (the same store for every provider of
-    the test). Clients and caches close at teardown.
+    the test). Every client counts on the test's fake ``clock``. Clients and caches close
+    at teardown.
     """
     built: list[Provider] = []
     caches: list[ResponseCache] = []
@@ -127,7 +142,7 @@ def make(mock: MockServices, cache_path: Path, no_backoff: None) -> Iterator[Fac
         client = HttpClient(
             name, section.base_url, limits=parse_limits(section.limits), headers=headers,
             secret_params=secret, timeout=timeout, attempts=attempts, cache=cache,
-            offline=offline,
+            offline=offline, clock=clock, sleep=clock.sleep,
         )  # fmt: skip
         provider = cls(section, client)
         built.append(provider)

@@ -1,19 +1,25 @@
-"""The shared HTTP layer against a real local server: limits, retries, cache, breaker."""
+"""The shared HTTP layer against a real local server: limits, retries, cache, breaker.
+
+Limits and waits are counted on a fake clock shared by the client and the server's
+window, so every check is exact and none depends on how loaded the machine is.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pv2simkl.providers.http import (
+    MAX_RETRY_AFTER,
     HttpClient,
     Offline,
     RateLimited,
@@ -24,6 +30,7 @@ from pv2simkl.providers.http import (
     parse_limits,
 )
 from pv2simkl.store import Store
+from tests.fake_clock import FakeClock
 
 
 @pytest.fixture
@@ -41,16 +48,20 @@ def client(server: HTTPServer, **kw) -> HttpClient:
 
 
 class Window:
-    """A handler that answers 429 when more than ``calls`` requests arrive in ``seconds``."""
+    """A handler that answers 429 when more than ``calls`` requests arrive in ``seconds``.
 
-    def __init__(self, calls: int, seconds: float, retry_after: str | None = "1"):
-        self.calls, self.seconds, self.retry_after = calls, seconds, retry_after
+    It counts on ``clock``, the client's own fake clock: the server sees each request at
+    the instant the client's limiter let it go, so a refusal means the limiter was wrong.
+    """
+
+    def __init__(self, clock: FakeClock, calls: int, seconds: float, retry_after: str | None):
+        self.clock, self.calls, self.seconds, self.retry_after = clock, calls, seconds, retry_after
         self.accepted: list[float] = []
         self.refused = 0
         self.lock = threading.Lock()
 
     def __call__(self, request: Request) -> Response:
-        now = time.monotonic()
+        now = self.clock()
         with self.lock:
             recent = [t for t in self.accepted if now - t < self.seconds]
             if len(recent) >= self.calls:
@@ -69,53 +80,99 @@ def test_parse_limits() -> None:
         parse_limits("ten per second")
 
 
-def test_limiter_keeps_to_every_rate() -> None:
-    limiter = RateLimiter([(5, 0.5), (8, 2.0)])
-    stamps = []
-    start = time.monotonic()
-    for _ in range(12):
-        limiter.acquire()
-        stamps.append(time.monotonic() - start)
-    for i in range(len(stamps) - 5):
-        assert stamps[i + 5] - stamps[i] >= 0.5
-    for i in range(len(stamps) - 8):
-        assert stamps[i + 8] - stamps[i] >= 2.0
+def test_limiter_keeps_to_every_rate_and_waits_no_longer(clock: FakeClock) -> None:
+    limiter = RateLimiter([(5, 0.5), (8, 2.0)], clock=clock, sleep=clock.sleep)
+    stamps = [limiter.acquire() for _ in range(20)]
+    assert stamps[:5] == [1000.0] * 5 and clock.sleeps[0] == pytest.approx(0.53)
+    # Each call goes at the first instant every window (widened 5 % + 5 ms) allows.
+    for i in range(5, len(stamps)):
+        earliest = max(stamps[i - 5] + 0.53, stamps[i - 8] + 2.105 if i >= 8 else 0.0)
+        assert stamps[i] == pytest.approx(earliest)
 
 
-def test_concurrent_requests_never_trip_the_servers_limit(httpserver: HTTPServer) -> None:
-    window = Window(10, 1.0)
-    httpserver.expect_request("/search").respond_with_handler(window)
-    c = client(httpserver, limits=[(10, 1.0)])
+@pytest.mark.parametrize(("margin", "third"), [(0.0, 1.005), (0.05, 1.055), (0.2, 1.205)])
+def test_margin_widens_the_window(clock: FakeClock, margin: float, third: float) -> None:
+    limiter = RateLimiter([(2, 1.0)], margin, clock=clock, sleep=clock.sleep)
+    stamps = [limiter.acquire() - 1000.0 for _ in range(3)]
+    assert stamps == [0.0, 0.0, pytest.approx(third)]
+
+
+def test_penalise_holds_every_caller_back_and_never_shortens(clock: FakeClock) -> None:
+    limiter = RateLimiter([(100, 1.0)], clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.penalise(5.0)
+    limiter.penalise(1.0)  # a shorter hold asked later does not cut the first one short
+    assert limiter.acquire() == pytest.approx(1005.0)
+    assert limiter.acquire() == pytest.approx(1005.0)  # the hold is over: no more waiting
+    assert clock.sleeps == [pytest.approx(5.0)] and limiter.waited == pytest.approx(5.0)
+
+
+def test_limiter_shared_by_threads_never_lets_a_burst_through(clock: FakeClock) -> None:
+    limiter = RateLimiter([(10, 1.0), (25, 5.0)], clock=clock, sleep=clock.sleep)
     with ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(lambda i: c.get("/search", {"q": str(i)}, cache=False), range(35)))
+        stamps = sorted(pool.map(lambda _: limiter.acquire(), range(80)))
+    assert len(stamps) == 80
+    assert min(b - a for a, b in zip(stamps, stamps[10:], strict=False)) == pytest.approx(1.055)
+    assert min(b - a for a, b in zip(stamps, stamps[25:], strict=False)) >= 5.255 - 1e-9
+
+
+def test_requests_never_trip_the_servers_limit(httpserver: HTTPServer, clock) -> None:
+    window = Window(clock, 10, 1.0, "1")
+    httpserver.expect_request("/search").respond_with_handler(window)
+    c = client(httpserver, limits=[(10, 1.0)], clock=clock, sleep=clock.sleep)
+    results = [c.get("/search", {"q": str(i)}, cache=False) for i in range(35)]
     assert [r.data["q"] for r in results] == [str(i) for i in range(35)]
-    assert window.refused == 0
+    assert window.refused == 0 and len(clock.sleeps) == 3  # 35 calls: three full windows
     assert c.stats.throttled == 0 and c.stats.requests == 35
 
 
-@pytest.mark.parametrize("retry_after", ["1", None])
-def test_429_is_retried_and_never_surfaces(httpserver: HTTPServer, retry_after: str | None) -> None:
-    window = Window(3, 1.0, retry_after)
+@pytest.mark.parametrize(("retry_after", "wait"), [("2", 2.0), (None, 1.0)])
+def test_429_is_retried_after_the_servers_wait(
+    httpserver: HTTPServer, clock, no_backoff, retry_after: str | None, wait: float
+) -> None:
+    window = Window(clock, 3, 1.0, retry_after)
     httpserver.expect_request("/search").respond_with_handler(window)
-    c = client(httpserver, limits=[(50, 1.0)], attempts=8)  # a limiter set too high
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda i: c.get("/search", {"q": str(i)}, cache=False), range(8)))
-    assert len(results) == 8 and all(r.status == 200 for r in results)
-    assert window.refused > 0 and c.stats.throttled == window.refused
+    c = client(httpserver, limits=[(50, 1.0)], attempts=8, clock=clock, sleep=clock.sleep)
+    results = [c.get("/search", {"q": str(i)}, cache=False) for i in range(8)]
+    assert [r.status for r in results] == [200] * 8
+    assert window.refused == 2 and c.stats.throttled == 2  # calls 4 and 7
+    assert clock.sleeps == [pytest.approx(wait)] * 2  # Retry-After, else one second
 
 
-def test_a_long_retry_after_defers_instead_of_sleeping(httpserver: HTTPServer) -> None:
+def test_retry_after_as_an_http_date_is_honoured(httpserver: HTTPServer, clock, no_backoff):
+    answers = iter([
+        Response("", 429, {"Retry-After": "Sun, 29 Nov 2026 12:00:30 GMT"}),
+        Response('{"ok":1}', 200, content_type="application/json"),
+    ])  # fmt: skip
+    httpserver.expect_request("/x").respond_with_handler(lambda r: next(answers))
+    c = client(httpserver, clock=clock, sleep=clock.sleep)
+    with time_machine.travel(datetime(2026, 11, 29, 12, 0, tzinfo=UTC), tick=False):
+        assert c.get("/x", cache=False).data == {"ok": 1}
+    assert clock.sleeps == [pytest.approx(30.0)]
+
+
+def test_a_retry_after_up_to_the_cap_is_slept_through(httpserver: HTTPServer, clock, no_backoff):
+    answers = iter([Response("", 429, {"Retry-After": str(int(MAX_RETRY_AFTER))}),
+                    Response('{"ok":1}', 200, content_type="application/json")])  # fmt: skip
+    httpserver.expect_request("/x").respond_with_handler(lambda r: next(answers))
+    c = client(httpserver, clock=clock, sleep=clock.sleep)
+    assert c.get("/x", cache=False).data == {"ok": 1}
+    assert clock.sleeps == [pytest.approx(MAX_RETRY_AFTER)]
+
+
+def test_a_long_retry_after_defers_instead_of_sleeping(httpserver: HTTPServer, clock) -> None:
     httpserver.expect_request("/x").respond_with_response(
         Response("", 429, {"Retry-After": "2852"})
     )
-    c = client(httpserver)
-    start = time.monotonic()
+    c = client(httpserver, clock=clock, sleep=clock.sleep)
     with pytest.raises(RateLimited, match="2852"):
         c.get("/x", cache=False)
-    assert time.monotonic() - start < 5
+    assert len(httpserver.log) == 1  # no retry: stamina never waited either
+    c.limiter.acquire()
+    assert clock.sleeps == [] and c.limiter.waited == 0  # and no hold left on the limiter
 
 
-def test_5xx_burst_then_success(httpserver: HTTPServer) -> None:
+def test_5xx_burst_then_success(httpserver: HTTPServer, no_backoff) -> None:
     answers = iter([Response("", 503), Response("", 502), Response('{"ok":1}', 200)])
     httpserver.expect_request("/x").respond_with_handler(lambda r: next(answers))
     c = client(httpserver)
@@ -123,7 +180,7 @@ def test_5xx_burst_then_success(httpserver: HTTPServer) -> None:
     assert c.stats.retries == 2
 
 
-def test_malformed_json_is_retried_then_unavailable(httpserver: HTTPServer) -> None:
+def test_malformed_json_is_retried_then_unavailable(httpserver: HTTPServer, no_backoff) -> None:
     httpserver.expect_request("/x").respond_with_data(
         '{"titles": [', content_type="application/json"
     )
@@ -132,17 +189,21 @@ def test_malformed_json_is_retried_then_unavailable(httpserver: HTTPServer) -> N
         c.get("/x", cache=False)
 
 
-def test_timeout_is_bounded(httpserver: HTTPServer) -> None:
+def test_timeout_is_bounded(httpserver: HTTPServer, no_backoff) -> None:
+    answer = threading.Event()
+
     def slow(request: Request) -> Response:
-        time.sleep(1.5)
+        answer.wait(30)  # far beyond the client's timeout: only a timeout ends the wait
         return Response("{}", 200)
 
     httpserver.expect_request("/x").respond_with_handler(slow)
     c = client(httpserver, attempts=2, timeout=0.3)
-    start = time.monotonic()
-    with pytest.raises(Unavailable, match="timed out"):
-        c.get("/x", cache=False)
-    assert time.monotonic() - start < 5
+    try:
+        with pytest.raises(Unavailable, match="timed out"):
+            c.get("/x", cache=False)
+    finally:
+        answer.set()
+    assert c.stats.requests == 2 and c.stats.retries == 1
 
 
 def test_bad_key_is_unauthorized_with_the_services_words_and_no_secret(
@@ -182,7 +243,7 @@ def test_offline_sends_nothing(httpserver: HTTPServer, cache) -> None:
     assert httpserver.log == []
 
 
-def test_breaker_pauses_a_failing_provider(httpserver: HTTPServer) -> None:
+def test_breaker_pauses_a_failing_provider(httpserver: HTTPServer, no_backoff) -> None:
     httpserver.expect_request("/x").respond_with_data("", status=500)
     c = client(httpserver, attempts=1)
     for _ in range(4):

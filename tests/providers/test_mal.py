@@ -119,12 +119,13 @@ def test_jikan_rate_limit_429_is_retried(make, catalog) -> None:
     assert all(found[i] for i in (0, 2)) and jikan.client.stats.throttled >= 1
 
 
-def test_jikan_own_limiter_avoids_429(make, catalog) -> None:
+def test_jikan_own_limiter_avoids_429(make, catalog, clock) -> None:
     with MockServices(catalog) as own:
         jikan = make("jikan", on=own)  # limits "3/1, 60/60" from the settings
         for title in ["Berserk", "Spirited Away", "Kenpuu", "Sen to Chihiro"]:
             jikan.search(Query(title, "show"))
         assert own.count("jikan", status=429) == 0 and own.count("jikan") == 4
+    assert clock.sleeps == [pytest.approx(1.055)]  # the fourth waited for the window
 
 
 def test_jikan_faults(make, mock: MockServices) -> None:

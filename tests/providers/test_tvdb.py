@@ -12,7 +12,7 @@ from fixtures.mock_services import MockServices
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Query
 from pv2simkl.providers.http import Unauthorized, Unavailable
-from pv2simkl.providers.tvdb import TOKEN_KEY
+from pv2simkl.providers.tvdb import LEGACY_TOKEN_KEY
 
 
 def logins(mock: MockServices) -> int:
@@ -64,15 +64,33 @@ def test_token_is_kept_and_reused(make, mock: MockServices, key: str, hard) -> N
     assert len(tokens) == 1
 
 
-def test_token_survives_the_run_in_the_cache(make, mock: MockServices) -> None:
+def cache_rows(provider) -> list[str]:
+    """Every key and body of the response cache the provider's client writes to."""
+    rows = provider.client.cache._conn.execute("SELECT key, body FROM http_cache").fetchall()
+    return [text for row in rows for text in row]
+
+
+def test_token_stays_in_memory_never_in_the_cache(make, mock: MockServices) -> None:
     first = make("tvdb", cached=True)
     first.search(Query("Reacher", "show"))
-    hit, token = first.client.cache.get(TOKEN_KEY)  # type: ignore[union-attr]
-    assert hit and isinstance(token, str)
+    token = mock.requests("tvdb")[-1].headers["authorization"].removeprefix("Bearer ")
+    assert "mock-tvdb." in token
+    rows = cache_rows(first)
+    assert rows and not any(token in text or "mock-tvdb." in text for text in rows)
     second = make("tvdb", cached=True)  # the next run: same store, new client
     assert second.search(Query("Landman", "show"))
+    assert logins(mock) == 2  # the next run logs in once on its own
+    assert not any("mock-tvdb." in text for text in cache_rows(second))
+
+
+def test_token_cached_by_an_earlier_build_is_deleted_unused(make, mock: MockServices) -> None:
+    old = make("tvdb", cached=True)
+    old.client.cache.put(LEGACY_TOKEN_KEY, "tvdb", "mock-tvdb.left-behind", 25.0)  # type: ignore[union-attr]
+    tvdb = make("tvdb", cached=True)
+    assert tvdb.client.cache.get(LEGACY_TOKEN_KEY) == (False, None)  # type: ignore[union-attr]
+    assert tvdb.search(Query("Reacher", "show"))
     assert logins(mock) == 1
-    assert mock.requests("tvdb")[-1].headers["authorization"] == f"Bearer {token}"
+    assert "left-behind" not in mock.requests("tvdb")[-1].headers["authorization"]
 
 
 def test_threads_share_one_login(make, mock: MockServices) -> None:
@@ -92,11 +110,11 @@ def test_expired_token_logs_in_once_more(make, mock: MockServices) -> None:
     assert mock.count("tvdb", status=401) == 1
 
 
-def test_expired_cached_token_logs_in_once_more(make, mock: MockServices) -> None:
-    make("tvdb", cached=True).search(Query("Reacher", "show"))
-    mock.fault("tvdb", "expired-token")
-    assert make("tvdb", cached=True).search(Query("Landman", "show"))
-    assert logins(mock) == 2
+def test_bad_key_is_one_login_per_call_never_a_retry(make, mock: MockServices) -> None:
+    tvdb = make("tvdb", api_key="wrong-tvdb-key-9")
+    with pytest.raises(Unauthorized):
+        tvdb.search(Query("Reacher", "show"))
+    assert logins(mock) == 1 and mock.count("tvdb", path_prefix="/search") == 0
 
 
 def test_refused_again_after_relogin_never_loops(make, mock: MockServices) -> None:
@@ -193,7 +211,6 @@ def test_second_identical_call_is_cached(make, mock: MockServices) -> None:
 def test_offline_uses_the_cache_without_logging_in(make, mock: MockServices) -> None:
     online = make("tvdb", cached=True)
     online.search(Query("Das Boot", "show"))
-    online.client.cache.put(TOKEN_KEY, "tvdb", "gone", -1.0)  # type: ignore[union-attr]
     sent = mock.count("tvdb")
     assert make("tvdb", cached=True, offline=True).search(Query("Das Boot", "show"))
     assert mock.count("tvdb") == sent
