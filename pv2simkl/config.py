@@ -46,6 +46,22 @@ class ExportSettings:
     timezone: str = "local"  # zone used to turn a watch instant into WatchedDate
     max_rows: int = 1000  # rows per delta file before a new file starts
     keep_files: int = 100  # newest delta files kept; 0 keeps all
+    file_mode: str = "0600"  # permissions of the CSV files, in octal (0600: only the user)
+
+    def mode_bits(self) -> int:
+        """``file_mode`` as permission bits. The owner must be able to read and write the
+        file; nothing beyond rwx for owner, group and others (no setuid, no sticky bit)."""
+        text = str(self.file_mode).strip().lower().removeprefix("0o")
+        try:
+            bits = int(text, 8)
+        except ValueError:
+            bits = -1
+        if not 0 <= bits <= 0o777 or bits & 0o600 != 0o600:
+            raise ConfigError(
+                f"[export] file_mode {self.file_mode!r} must be an octal mode such as "
+                '"0600" (only you) or "0644", that lets you read and write the file.'
+            )
+        return bits
 
 
 @dataclass

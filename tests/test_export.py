@@ -238,3 +238,198 @@ def test_a_rolled_back_batch_releases_watchlist_rows(store: Store, tmp_path: Pat
     store.rollback_batch(batch)
     result = export.export(store, tmp_path / "out", settings())
     assert [r["Title"] for r in read(result.files[0])] == ["Interstellar"]
+
+
+def _titles(folder: Path) -> list[str]:
+    return [r["Title"] for p in sorted(folder.glob("simkl-*.csv")) for r in read(p)]
+
+
+def test_parts_are_renamed_only_when_every_part_is_written(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    store.add_import([ev(f"M{i}", 1 + i % 28) for i in range(25)], path="f", sha256="a", source="t")
+    finals_seen = []
+    write = export._write
+
+    def watched(tmp: Path, rows, mode: int) -> int:
+        finals_seen.append(sorted(p.name for p in out.glob("simkl-*.csv")))
+        assert tmp.name.startswith(".") and tmp.name.endswith(".tmp")
+        return write(tmp, rows, mode)
+
+    monkeypatch.setattr(export, "_write", watched)
+    result = export.export(store, out, settings(max_rows=10))
+    assert finals_seen == [[], [], []]  # no part had its final name while another was written
+    assert sorted(p.name for p in result.files) == sorted(p.name for p in out.iterdir())
+
+
+def test_disk_full_in_the_middle_removes_only_temporary_files(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    out = tmp_path / "out"
+    store.add_import([ev(f"M{i}", 1 + i % 28) for i in range(25)], path="f", sha256="a", source="t")
+    write, calls = export._write, []
+
+    def full_disk(tmp: Path, rows, mode: int) -> int:
+        calls.append(tmp)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(tmp, rows, mode)
+
+    monkeypatch.setattr(export, "_write", full_disk)
+    with pytest.raises(ExportError, match="No space left"):
+        export.export(store, out, settings(max_rows=10))
+    assert list(out.iterdir()) == []
+    assert store.counts()["unexported"] == 25
+    monkeypatch.undo()
+    assert sorted(_titles(out)) == [] and export.export(store, out, settings()).rows == 25
+
+
+def test_crash_in_the_middle_of_the_renames_is_finished_and_keeps_the_renamed_part(
+    store: Store, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    store.add_import([ev("A", 1), ev("B", 2), ev("C", 3)], path="f", sha256="a", source="t")
+    names = ["simkl-z.csv", "simkl-z-part2.csv", "simkl-z-part3.csv"]
+    batch = store.begin_batch(export_dir=str(out), files=[], all_history=False)
+    store.set_batch_files(batch, names, 3)
+    (out / names[0]).write_bytes(HEADER + b",,,,,movie,A,,,completed,4/1/2024,,\r\n")
+    for name in names[1:]:
+        (out / f".{name}.tmp").write_bytes(HEADER)
+    first = (out / names[0]).stat()
+    lines = export.recover(store)
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    again = (out / names[0]).stat()
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+    assert store.unfinished_batches() == [] and store.counts()["unexported"] == 0
+    assert "finished" in lines[0]
+
+
+def test_recover_never_deletes_a_final_part_even_when_another_part_is_gone(
+    store: Store, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    store.add_import([ev("A", 1), ev("B", 2)], path="f", sha256="a", source="t")
+    batch = store.begin_batch(export_dir=str(out), files=[], all_history=False)
+    store.set_batch_files(batch, ["simkl-z.csv", "simkl-z-part2.csv"], 2)
+    (out / "simkl-z.csv").write_bytes(HEADER)  # part 2 was deleted by hand
+    (line,) = export.recover(store)
+    assert "simkl-z-part2.csv disappeared" in line
+    assert [p.name for p in out.iterdir()] == ["simkl-z.csv"]
+    assert store.counts()["unexported"] == 2  # released: nothing is lost
+
+
+def test_csv_files_get_the_configured_mode_whatever_the_umask(store: Store, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    store.add_import([ev("A", 1)], path="f", sha256="a", source="t")
+    old = os.umask(0)
+    try:
+        (default,) = export.export(store, tmp_path / "a", settings()).files
+        store.add_import([ev("B", 1)], path="g", sha256="b", source="t")
+        (shared,) = export.export(store, tmp_path / "b", settings(file_mode="640")).files
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(default.stat().st_mode) == 0o600
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("mode", ["0400", "rw-------", "1777", "0o1600", "", "8"])
+def test_a_bad_file_mode_is_refused_before_anything_is_claimed(
+    store: Store, tmp_path: Path, mode: str
+) -> None:
+    from pv2simkl.errors import ConfigError
+
+    store.add_import([ev("A", 1)], path="f", sha256="a", source="t")
+    with pytest.raises(ConfigError, match="file_mode"):
+        export.export(store, tmp_path / "out", settings(file_mode=mode))
+    assert store.counts()["unexported"] == 1
+
+
+def test_file_mode_from_config_and_environment(tmp_path: Path) -> None:
+    from pv2simkl.config import load_settings
+
+    config = tmp_path / "config.toml"
+    config.write_text('[export]\nfile_mode = "0640"\n')
+    assert load_settings(config_file=config, env={}).export.mode_bits() == 0o640
+    env = {"PV2SIMKL_EXPORT_FILE_MODE": "0600"}
+    assert load_settings(config_file=config, env=env).export.mode_bits() == 0o600
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo", "UTC", "local"])
+def test_watches_dated_0001_or_9999_never_stop_an_export(
+    store: Store, tmp_path: Path, zone: str
+) -> None:
+    import sqlite3
+
+    store.add_import(
+        [ev("Old", 1), ev("Far", 2), ev("Both", 3), ev("Both", 4, month=5), ev("Show", 5, 1, 1),
+         ev("Show", 6, 1, 2)],
+        path="f", sha256="a", source="t",
+    )  # fmt: skip
+    db = sqlite3.connect(store.path)
+    with db:  # dates no importer accepts any more, stored by an earlier version
+        for title, at in [("Old", "0001-01-01T00:00:00.000Z"), ("Far", "9999-12-31T23:59:59.000Z")]:
+            db.execute("UPDATE events SET watched_at = ? WHERE work_id ="
+                       " (SELECT id FROM works WHERE title = ?)", [at, title])  # fmt: skip
+        for title in ("Both", "Show"):  # the latest watch of each
+            db.execute("UPDATE events SET watched_at = '9999-12-31T12:00:00.000Z' WHERE id ="
+                       " (SELECT max(e.id) FROM events e JOIN works w ON w.id = e.work_id"
+                       "  WHERE w.title = ?)", [title])  # fmt: skip
+    db.close()
+    result = export.export(store, tmp_path / "out", settings(timezone=zone))
+    rows = {r["Title"]: r for r in read(result.files[0])}
+    assert rows["Old"]["WatchedDate"] == rows["Far"]["WatchedDate"] == ""
+    assert rows["Old"]["Watchlist"] == "completed"  # the watch is exported, without its date
+    assert rows["Both"]["WatchedDate"] in {"4/3/2024", "4/4/2024"}  # the other watch's date
+    assert rows["Show"]["LastEpWatched"] == "s1e2"
+    assert rows["Show"]["WatchedDate"] in {"4/5/2024", "4/6/2024"}
+    (warning,) = result.warnings
+    assert warning.startswith("4 watch(es) are dated outside 1990–2100")
+
+
+def test_exports_and_recoveries_at_once_write_each_work_once(tmp_path: Path) -> None:
+    """The daemon's export, a CLI export and a sync's recovery on one store at one time,
+    while imports go on: every work in exactly one CSV row, no temporary file left."""
+    import threading
+
+    path, out = tmp_path / "s.sqlite3", tmp_path / "out"
+    feeder = Store(path)
+    errors: list[BaseException] = []
+    fed = threading.Event()
+    same_second = datetime(2030, 1, 1)  # every export of the run takes the same names first
+
+    def repeat(action) -> None:
+        own = Store(path)
+        try:
+            while not fed.is_set():
+                action(own)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            own.close()
+
+    def exporter(own: Store) -> None:
+        export.export(own, out, settings(max_rows=2, keep_files=0), now=same_second)
+
+    threads = [threading.Thread(target=repeat, args=(a,)) for a in (exporter, exporter,
+                                                                    export.recover)]  # fmt: skip
+    for t in threads:
+        t.start()
+    for i in range(30):
+        batch = [ev(f"T{i}-{j}", 1 + j) for j in range(12)]
+        feeder.add_import(batch, path=f"f{i}", sha256=f"h{i}", source="t")
+    fed.set()
+    for t in threads:
+        t.join()
+    export.export(feeder, out, settings(max_rows=2, keep_files=0), now=same_second)
+    feeder.close()
+    assert errors == []
+    titles = _titles(out)
+    assert len(titles) == len(set(titles)) == 360
+    assert not list(out.glob(".*"))
