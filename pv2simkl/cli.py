@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -32,6 +33,9 @@ app = typer.Typer(
 log = logging.getLogger("pv2simkl")
 
 EXIT_UNEXPECTED = 1
+# The reader of our output went away (`pv2simkl history | head -1`): end as a program that
+# SIGPIPE ended does (128 + 13), as `seq`, `cat` or `yes` do in that pipe, and quietly.
+EXIT_CLOSED_PIPE = 141
 
 
 class State:
@@ -101,11 +105,22 @@ def _session() -> Iterator[pipeline.Context]:
         yield ctx
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        raise _closed_pipe() from None
     except Exception as exc:
         raise _fail(exc) from None
     finally:
         if ctx:
             ctx.close()
+
+
+def _closed_pipe() -> typer.Exit:
+    """Stop writing to a reader that has gone: later writes and the flush at exit go to
+    /dev/null, so no BrokenPipeError (and no "Exception ignored") ever reaches stderr."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return typer.Exit(EXIT_CLOSED_PIPE)
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -473,6 +488,11 @@ def status_cmd() -> None:
             typer.echo(
                 f"daemon: running (pid {daemon.get('pid')}), next sync {daemon.get('next_run')}"
             )
+        elif info.get("daemon_gone"):
+            typer.echo(
+                f"daemon: not running (pid {info['daemon_gone']} ended without stopping cleanly: "
+                "killed or crashed; `pv2simkl service logs` may say why)"
+            )
         else:
             typer.echo("daemon: not running")
         typer.echo(
@@ -490,6 +510,64 @@ def status_cmd() -> None:
                 f"  {run['started_at'][:19]} {run['kind']:9} {run['status']:7} "
                 f"new {summary.get('new_events', '?')}, csv {len(summary.get('csv', []))}"
             )
+
+
+store_app = typer.Typer(help="Check, back up or restore the SQLite store.")
+app.add_typer(store_app, name="store")
+
+
+def _counts_line(counts: dict[str, int | None]) -> str:
+    names = {"events": "events", "works": "titles", "imports": "imports",
+             "export_batches": "export batches"}  # fmt: skip
+    return ", ".join(
+        f"{counts[k]} {name}" for k, name in names.items() if counts.get(k) is not None
+    )
+
+
+@store_app.command("check")
+def store_check() -> None:
+    """Run SQLite's integrity check on the store and count what it holds (exit 6 if damaged)."""
+    from pv2simkl import maintenance
+    from pv2simkl.errors import StoreError
+
+    with _session() as ctx:
+        report = maintenance.check(ctx.paths.db)
+        typer.echo(f"store: {report.path} ({report.size:,} bytes)")
+        if report.counts:
+            typer.echo(f"holds: {_counts_line(report.counts)}")
+        for copy in report.backups:
+            typer.echo(f"copy beside it: {copy} (`pv2simkl store restore {copy}`)")
+        if not report.ok:
+            raise StoreError(report.sentence())
+        typer.echo("integrity: ok")
+
+
+@store_app.command("backup")
+def store_backup(
+    dest: Annotated[Path, typer.Argument(help="A new file, or a folder for a dated copy.")],
+) -> None:
+    """Copy the store to DEST (SQLite's backup API: safe while the daemon runs)."""
+    from pv2simkl import maintenance
+
+    with _session() as ctx:
+        report = maintenance.backup(ctx.paths.db, dest)
+        typer.echo(f"Backed up {ctx.paths.db} to {report.path}: {_counts_line(report.counts)}.")
+
+
+@store_app.command("restore")
+def store_restore(
+    src: Annotated[Path, typer.Argument(help="A backup, or a copy made before a migration.")],
+) -> None:
+    """Replace the store by SRC (checked first); the current store is kept aside."""
+    from pv2simkl import maintenance
+
+    with _session() as ctx:
+        report = maintenance.restore(
+            ctx.paths.db, src, daemon_lock=ctx.paths.state_dir / "daemon.lock"
+        )
+        typer.echo(f"Restored {report.path} from {src}: {_counts_line(report.counts)}.")
+        if report.aside:
+            typer.echo(f"The store it replaced is kept as {report.aside}.")
 
 
 service_app = typer.Typer(help="Run the daemon as a user service (systemd or launchd).")
@@ -613,7 +691,6 @@ def history_cmd(
                     writer.writeheader()
                 writer.writerow(row)
         else:
-            from rich.console import Console
             from rich.table import Table
 
             table = Table("watched (UTC)", "kind", "title", "S", "E", "episode", "source")
@@ -630,7 +707,20 @@ def history_cmd(
                 )
             if table.row_count:
                 table.caption = f"{table.row_count} watch events"
-            Console().print(table)
+            _console().print(table)
+
+
+def _console():
+    """rich's Console, except that a closed pipe ends as every other output does (exit 141)
+    rather than with rich's own exit 1."""
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return PipeConsole()
 
 
 def _s(value: object) -> str:
@@ -638,5 +728,15 @@ def _s(value: object) -> str:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; output to a closed pipe ends quietly (exit 141)."""
+    try:
+        app()
+    except BrokenPipeError:
+        code: int | str | None = _closed_pipe().exit_code
+    except SystemExit as done:
+        code = done.code
+    try:
+        sys.stdout.flush()  # what the interpreter would flush at exit, where it cannot be caught
+    except BrokenPipeError:
+        code = _closed_pipe().exit_code
+    sys.exit(code)

@@ -7,6 +7,7 @@ The CLI and (later) the daemon call these and nothing deeper; they take a
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -545,18 +546,61 @@ def status(ctx: Context) -> dict:
     counts = ctx.store.counts()
     csvs = sorted(ctx.paths.export_dir.glob("simkl-*.csv")) if ctx.paths.export_dir.is_dir() else []
     state_file = ctx.paths.state_dir / "daemon.json"
-    daemon_state = {}
+    daemon_state, written, gone = {}, 0.0, None
     if state_file.exists():
         try:
             daemon_state = _json.loads(state_file.read_text(encoding="utf-8"))
+            written = state_file.stat().st_mtime
         except (ValueError, OSError):
             daemon_state = {}
+    if daemon_state and not _daemon_alive(daemon_state.get("pid"), written):
+        gone, daemon_state = daemon_state.get("pid"), {}
     return {
         "runs": ctx.store.last_runs(5),
         "daemon": daemon_state,
+        "daemon_gone": gone,  # the pid of a daemon that left its state file behind (SIGKILL)
         "unexported": counts["unexported"],
         "events": counts["events"],
         "works": counts["works"],
         "matches": ctx.store.match_counts(),
         "newest_csv": str(csvs[-1]) if csvs else None,
     }
+
+
+def _daemon_alive(pid: object, state_written: float) -> bool:
+    """Whether the daemon that wrote its state file (at ``state_written``) still runs.
+
+    A SIGKILLed daemon leaves ``daemon.json`` behind: its pid must name a live process
+    (not a zombie) that started before the file was written, or the pid was reused.
+    """
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, owned by another user
+    started, zombie = _process_start(pid)
+    if zombie:
+        return False
+    return started is None or started <= state_written + 1.0  # /proc/stat is to the second
+
+
+def _process_start(pid: int) -> tuple[float | None, bool]:
+    """(start time as a Unix time, is a zombie) from Linux's /proc; (None, False) elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text(encoding="ascii").splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None, False
+    fields = stat[stat.rfind(")") + 2 :].split()  # the name in (…) may hold spaces
+    try:
+        state, ticks = fields[0], int(fields[19])
+    except (IndexError, ValueError):
+        return None, False
+    return boot + ticks / os.sysconf("SC_CLK_TCK"), state in {"Z", "X"}

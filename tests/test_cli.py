@@ -266,3 +266,137 @@ def test_partly_read_file_stores_the_rest_and_is_read_again(tmp_path: Path, data
     fixed = run("--data-dir", str(data), "import", str(path))
     assert fixed.returncode == 0, fixed.stderr
     assert "Stored 1 new events" in fixed.stdout
+
+
+@pytest.mark.slow
+def test_store_check_backup_and_restore(tmp_path: Path, data: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_bytes(MINI_PAGE)
+    assert run("--data-dir", str(data), "import", str(page)).returncode == 0
+    r = run("--data-dir", str(data), "store", "check")
+    assert r.returncode == 0, r.stderr
+    assert "integrity: ok" in r.stdout and "6 events, 4 titles, 1 imports" in r.stdout
+    r = run("--data-dir", str(data), "store", "backup", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    (copy,) = tmp_path.glob("pv2simkl-*.sqlite3")
+    assert f"to {copy}: 6 events" in r.stdout
+    other = tmp_path / "other.html"
+    other.write_bytes(MINI_PAGE.replace(b"Das Boot", b"Das Schiff"))
+    r = run("--data-dir", str(data), "import", str(other))
+    assert "the store holds 8 events" in r.stdout
+    r = run("--data-dir", str(data), "store", "restore", str(copy))
+    assert r.returncode == 0, r.stderr
+    assert "6 events" in r.stdout and "kept as" in r.stdout
+    r = run("--data-dir", str(data), "history", "--format", "jsonl")
+    assert len(r.stdout.splitlines()) == 6
+    r = run("--data-dir", str(data), "store", "check")
+    assert "copy beside it: " in r.stdout and ".before-restore-" in r.stdout
+
+
+def test_store_check_of_a_damaged_store_exits_6_with_what_to_do(tmp_path: Path) -> None:
+    db = tmp_path / "x.sqlite3"
+    db.write_bytes(b"garbage" * 1000)
+    r = run("--db", str(db), "store", "check")
+    assert r.returncode == 6 and "Traceback" not in r.stderr
+    (line,) = r.stderr.splitlines()
+    assert line.startswith(f"error: The store {db} is damaged (file is not a database)")
+    assert "pv2simkl store restore" in line
+    r = run("--db", str(tmp_path / "none.sqlite3"), "store", "check")
+    assert r.returncode == 6 and "There is no store at" in r.stderr
+
+
+@pytest.mark.slow
+def test_a_killed_daemon_is_not_running_and_restore_waits_for_the_daemon(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    env = {"PV2SIMKL_DATA_DIR": str(tmp_path / "data"), "PV2SIMKL_OFFLINE": "1",
+           "PV2SIMKL_DAEMON_FETCH": "0", "PV2SIMKL_DAEMON_ENRICH": "0",
+           "PV2SIMKL_DAEMON_RUN_AT_START": "0"}  # fmt: skip
+    state = tmp_path / "data" / "state" / "daemon.json"
+    daemon = subprocess.Popen([sys.executable, "-m", "pv2simkl", "daemon"],
+                              env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(600):
+            if state.exists() or daemon.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert state.exists(), "the daemon did not start"
+        r = run("status", env=env)
+        assert f"daemon: running (pid {daemon.pid})" in r.stdout
+        r = run("store", "backup", str(tmp_path / "b.sqlite3"), env=env)
+        assert r.returncode == 0, r.stderr  # a backup is fine while the daemon runs
+        r = run("store", "restore", str(tmp_path / "b.sqlite3"), env=env)
+        assert r.returncode == 6 and f"daemon is running (pid {daemon.pid})" in r.stderr
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(timeout=30)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait(timeout=30)
+    assert state.exists()  # a SIGKILLed daemon cannot clean up
+    r = run("status", env=env)
+    assert r.stdout.splitlines()[0] == (
+        f"daemon: not running (pid {daemon.pid} ended without stopping cleanly: killed or "
+        "crashed; `pv2simkl service logs` may say why)"
+    )
+    r = run("store", "restore", str(tmp_path / "b.sqlite3"), env=env)
+    assert r.returncode == 0, r.stderr  # the kernel released the dead daemon's lock
+
+
+def test_status_does_not_take_a_reused_pid_for_the_daemon(tmp_path: Path) -> None:
+    import time
+
+    state = tmp_path / "data" / "state" / "daemon.json"
+    state.parent.mkdir(parents=True)
+    # The state file of a daemon killed long ago, whose pid now names a newer process.
+    newer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        state.write_text(json.dumps({"pid": newer.pid, "next_run": None}))
+        old = time.time() - 3600
+        os.utime(state, (old, old))
+        r = run("status", env={"PV2SIMKL_DATA_DIR": str(tmp_path / "data")})
+        assert r.stdout.startswith(f"daemon: not running (pid {newer.pid} ended")
+        os.utime(state)  # written after the process started: that is the daemon
+        r = run("status", env={"PV2SIMKL_DATA_DIR": str(tmp_path / "data")})
+        assert r.stdout.startswith(f"daemon: running (pid {newer.pid})")
+    finally:
+        newer.kill()
+        newer.wait()
+
+
+@pytest.fixture(scope="module")
+def many_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir whose history outgrows a pipe's buffer (600 watches, 150 KB of JSON lines)."""
+    from fixtures.generator import PageOptions, build_history, write_saved_page
+
+    folder = tmp_path_factory.mktemp("many")
+    page = folder / "big.html"
+    write_saved_page(build_history(5, 600, "en-US"), page, variant="expanded",
+                     options=PageOptions("primevideo", "na", 20, "current-dom", False))  # fmt: skip
+    r = run("--data-dir", str(folder / "data"), "import", str(page))
+    assert r.returncode == 0, r.stderr
+    return folder / "data"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "table"])
+def test_history_into_a_closed_pipe_ends_quietly(many_events: Path, fmt: str) -> None:
+    """`pv2simkl history | head -1`: no BrokenPipeError, exit 141 as a SIGPIPE'd tool."""
+    cmd = [sys.executable, "-m", "pv2simkl", "--data-dir", str(many_events), "history",
+           "--format", fmt]  # fmt: skip
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write: every write fails
+    try:
+        closed = subprocess.run(cmd, stdout=write_end, stderr=subprocess.PIPE, text=True,
+                                timeout=120)  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert (closed.returncode, closed.stderr) == (141, "")
+    # The reader leaves after one line, as `head -1` does, while the output is still flowing.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert first and err == b""
+    assert proc.returncode in (0, 141)  # 0 when Python saw only a short last write
