@@ -18,7 +18,7 @@ from pv2simkl import export as exporter
 from pv2simkl import titles
 from pv2simkl.config import Paths, Settings, load_settings
 from pv2simkl.errors import NotFoundError, ParseError, PartialReadError, Pv2SimklError
-from pv2simkl.importers import Target, expand, parse_data, read_file
+from pv2simkl.importers import Target, display_name, expand, parse_data, read_file
 from pv2simkl.importers.history_json import Unreadable
 from pv2simkl.models import Ids, ImportResult, WatchEvent
 from pv2simkl.store import Store, open_store
@@ -90,9 +90,8 @@ def import_paths(
     report = ImportReport()
     locale = locale or ctx.settings.import_.default_locale or None
     for missing in (p for p in paths if not p.exists()):
-        report.failures.append(
-            (str(missing), ParseError("does not exist; check the path", path=str(missing)))
-        )
+        name = display_name(missing)
+        report.failures.append((name, ParseError("does not exist; check the path", path=name)))
     targets = list(expand([p for p in paths if p.exists()]))
     for target in targets:
         result = _import_one(
@@ -112,7 +111,7 @@ def _import_one(
     progress: ProgressHook | None,
     report: ImportReport,
 ) -> ImportResult | None:
-    name = str(target.path)
+    name = target.name  # printable and storable, whatever bytes the file name holds
     bar = progress(name) if progress else None
     try:
         data, sha256 = read_file(target.path)

@@ -36,7 +36,7 @@ from pv2simkl import titles
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import normalise
 from pv2simkl.importers.history_json import Flattened, day_instant
-from pv2simkl.importers.normalise import Seen
+from pv2simkl.importers.normalise import RowRefused, Seen
 from pv2simkl.locales import DateParseError, parse_date
 from pv2simkl.models import Precision, WatchEvent
 
@@ -92,6 +92,8 @@ _NO_EPISODE = re.compile(r'"(.*)"\s*,?', re.DOTALL)
 # Every separator between quoted title and label, overlapping ones too (`"a",","b"`).
 _BETWEEN = re.compile(r'(?=("\s*,\s*"))')
 _LINE_BREAK = re.compile(r"\r\n?|\n")
+# A line of the exporter holds a date, a type, a title and a label: never longer than this.
+MAX_LINE = 4 * normalise.MAX_TITLE
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,9 @@ def _loose_rows(body: str, layout: Layout, out: Flattened) -> Iterator[Row]:
         if not line.strip():
             continue
         where = f"line {number}"
+        if len(line) > MAX_LINE:  # each split point would be tried against the whole rest
+            out.skip("long", f"lines longer than {MAX_LINE:,} characters are not watches", where)
+            continue
         fields = _unescaped_fields(line) if layout.width == 4 else _lenient_fields(line, layout)
         if fields is None:
             out.skip("row", "lines that do not hold the header's columns could not be read", where)
@@ -294,11 +299,11 @@ def read_when(value: str | int | float, lang: str | None) -> tuple[datetime, Pre
             stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
             stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
             return stamp.astimezone(UTC), "exact"
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved to UTC
         return None
     try:
         return day_instant(parse_date(text, lang)), "day"
-    except DateParseError:
+    except (DateParseError, ValueError, OverflowError):
         return None
 
 
@@ -318,12 +323,23 @@ def row_event(row: Row, *, name: str, locale: str | None, out: Flattened) -> Wat
         return None
     read = read_when(row.when, locale)
     if read is None:
-        out.skip("date", f"dates like {when_text.strip()!r} could not be read", row.where)
+        shown = normalise.excerpt(when_text.strip())
+        out.skip("date", f"dates like {shown} could not be read", row.where)
         return None
     if not raw:
         out.skip("title", "rows without a title could not be read", row.where)
         return None
-    at = Seen(read[0], read[1], SOURCE, locale)
+    try:
+        return _event(row, raw, label, Seen(read[0], read[1], SOURCE, locale), name)
+    except RowRefused as exc:
+        out.skip(exc.kind, exc.reason, row.where)
+        return None
+
+
+def _event(row: Row, raw: str, label: str, at: Seen, name: str) -> WatchEvent | None:
+    """The movie or episode of one readable row (:class:`RowRefused` for one that is not)."""
+    normalise.bounded(raw)
+    normalise.bounded(label)
     gti = titles.decode(row.episode_gti) or titles.decode(row.gti) or None
     ref = gti or f"{name}, {row.where}"
     kind = _fold(row.type)

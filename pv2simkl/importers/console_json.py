@@ -10,13 +10,12 @@ and the store and exporter need no new kind of source.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import console_csv
 from pv2simkl.importers.console_csv import Row, row_event
-from pv2simkl.importers.history_json import Flattened
+from pv2simkl.importers.history_json import BadJSON, Flattened, json_error, read_json
 
 NAME = "console exporter JSON"
 SOURCE = console_csv.SOURCE
@@ -44,21 +43,13 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
 
 def _entries(data: bytes, name: str) -> list[Any]:
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
+        doc = read_json(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise ParseError(
             f"is not UTF-8 text (bad byte at offset {exc.start}); export it again", path=name
         ) from None
-    except json.JSONDecodeError as exc:
-        raise ParseError(
-            f"is broken JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
-            "the file may be truncated: export it again",
-            path=name,
-        ) from None
-    except RecursionError:
-        raise ParseError(
-            "is JSON nested too deeply to be an export; export it again", path=name
-        ) from None
+    except BadJSON as exc:
+        raise json_error(exc, path=name, again="export it again") from None
     if not isinstance(doc, list):
         raise ParseError(
             "is JSON but not the console exporter's list of watches; export it again", path=name

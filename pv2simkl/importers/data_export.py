@@ -19,8 +19,8 @@ from pv2simkl.errors import ParseError
 from pv2simkl.importers import normalise
 from pv2simkl.importers.export_titles import ExportTitles
 from pv2simkl.importers.history_json import Flattened
-from pv2simkl.importers.normalise import Seen
-from pv2simkl.models import WatchEvent, WatchlistItem
+from pv2simkl.importers.normalise import RowRefused, Seen
+from pv2simkl.models import Precision, WatchEvent, WatchlistItem
 
 NAME = "data export"
 
@@ -120,12 +120,13 @@ def _time(value: str, row: int, name: str, column: str, out: Flattened) -> datet
             stamp = datetime.strptime(text, "%m/%d/%Y %H:%M:%S")
         else:
             stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        out.skip("time", f"{column} values like {text!r} are not a date and time", f"row {row}")
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        return stamp.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved to UTC
+        shown = normalise.excerpt(text)
+        out.skip("time", f"{column} values like {shown} are not a date and time", f"row {row}")
         return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    return stamp.astimezone(UTC)
 
 
 def _seconds(value: str | None) -> float | None:
@@ -233,7 +234,7 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
     if layout == "a":
         return _parse_a(rows, name, source, out)
     by_columns = layout == "c"
-    kept: list[tuple[int, str, datetime]] = []
+    kept: list[tuple[int, str, Seen]] = []
     for line, row in rows:
         raw = titles.decode(_unquote(row.get(H_TITLE, "")))
         if raw.casefold() in PLACEHOLDERS:
@@ -244,15 +245,43 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
             out.ignore(reason)
             continue
         when = _time(row.get(H_START, ""), line, name, H_START, out)
-        if when is not None:
-            kept.append((line, raw, when))
+        at = _seen(raw, when, "exact", source, line, out)
+        if at is not None:
+            kept.append((line, raw, at))
     file_titles = ExportTitles(raw for _, raw, _ in kept)
-    for line, raw, when in kept:
-        at = Seen(when, "exact", source)
-        event = _event(raw, file_titles, at, f"{name}:{line}", by_columns=by_columns)
-        if event:
-            out.events.append(event)
+    for line, raw, at in kept:
+        _add(out, raw, file_titles, at, name, line, by_columns=by_columns)
     return out
+
+
+def _seen(
+    raw: str, when: datetime | None, precision: Precision, source: str, line: int,
+    out: Flattened,
+) -> Seen | None:  # fmt: skip
+    """The row's instant, or None when it has none or is refused (a date outside the years a
+    watch can have, a title too long to be real: recorded as a skipped row)."""
+    if when is None:
+        return None
+    try:
+        normalise.bounded(raw)
+        return Seen(when, precision, source)
+    except RowRefused as exc:
+        out.skip(exc.kind, exc.reason, f"row {line}")
+        return None
+
+
+def _add(
+    out: Flattened, raw: str, file_titles: ExportTitles, at: Seen, name: str, line: int, *,
+    by_columns: bool,
+) -> None:  # fmt: skip
+    """The event of row ``line`` into ``out`` (a refused one as a skipped row)."""
+    try:
+        event = _event(raw, file_titles, at, f"{name}:{line}", by_columns=by_columns)
+    except RowRefused as exc:
+        out.skip(exc.kind, exc.reason, f"row {line}")
+        return
+    if event:
+        out.events.append(event)
 
 
 def _parse_a(
@@ -274,8 +303,9 @@ def _parse_a(
             out.ignore(reason)
             continue
         when = _time(row.get(H_HOUR, ""), line, name, H_HOUR, out)
-        if when is not None:
-            hours.setdefault(raw, []).append((when, line))
+        at = _seen(raw, when, "hour", source, line, out)
+        if at is not None:
+            hours.setdefault(raw, []).append((at.when, line))
     file_titles = ExportTitles(hours)
     for raw, stamps in hours.items():
         stamps.sort()
@@ -285,9 +315,7 @@ def _parse_a(
                 when - previous > timedelta(hours=1) and when.date() != previous.date()
             ):
                 at = Seen(when, "hour", source)
-                event = _event(raw, file_titles, at, f"{name}:{line}", by_columns=True)
-                if event:
-                    out.events.append(event)
+                _add(out, raw, file_titles, at, name, line, by_columns=True)
             previous = when
     return out
 

@@ -14,7 +14,7 @@ items without ``titleType``, delete actions naming ASINs). A season is told by i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from pv2simkl import locales, titles
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import normalise
-from pv2simkl.importers.normalise import Seen
+from pv2simkl.importers.normalise import RowRefused, Seen
 from pv2simkl.locales import DateParseError, parse_date
 from pv2simkl.models import WatchEvent, WatchlistItem
 
@@ -30,6 +30,67 @@ NAME = "history-json"
 SOURCE = "api"
 # The history widget's type: today's, then its 2021–2022 name.
 WIDGET_TYPES = ("watch-history", "activity-history")
+# No number in a history (epoch ms, an index, a count) is longer; Python refuses to read
+# ints over 4,300 digits with a ValueError, and a long one costs quadratic time before that.
+MAX_NUMBER_CHARS = 40
+
+
+class BadJSON(Exception):
+    """Why a JSON text cannot be read; ``str()`` completes "the file is …".
+
+    ``truncated`` says the text stops or breaks like a file cut short.
+    """
+
+    def __init__(self, what: str, *, truncated: bool = False) -> None:
+        super().__init__(what)
+        self.truncated = truncated
+
+
+class _LongNumber(Exception):
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _LongNumber(len(text))
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _LongNumber(len(text))
+    return float(text)
+
+
+def read_json(text: str) -> Any:
+    """A JSON document whose numbers and nesting stay within what a history can hold.
+
+    Raises :class:`BadJSON` for broken JSON, a number longer than
+    :data:`MAX_NUMBER_CHARS` characters, or nesting deeper than Python's recursion limit
+    (about 1,000 levels): never a bare ``ValueError`` or ``RecursionError``.
+    """
+    try:
+        return json.loads(text, parse_int=_int, parse_float=_float)
+    except _LongNumber as exc:
+        raise BadJSON(
+            f"JSON holding a number {exc.digits:,} characters long, which no history has"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise BadJSON(
+            f"broken JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", truncated=True
+        ) from None
+    except RecursionError:
+        raise BadJSON("JSON nested deeper than any history (over about 1,000 levels)") from None
+
+
+def json_error(exc: BadJSON, *, path: str, again: str) -> ParseError:
+    """The one sentence for a JSON file that cannot be read; ``again`` says what to do
+    (``"save the reply again"``)."""
+    if exc.truncated:
+        return ParseError(f"is {exc}; the file may be truncated: {again}", path=path)
+    return ParseError(f"is {exc}; {again}", path=path)
 
 
 @dataclass
@@ -154,12 +215,21 @@ def _text(obj: Any) -> str:
 
 
 def _ms(value: Any) -> datetime | None:
+    """Epoch milliseconds as an instant; None when absent or not a number.
+
+    A number no calendar can hold (``1e300``) is a date outside the years a watch can have:
+    :class:`RowRefused`, like any other such date.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
-        return None
+        newest = normalise.last_year()
+        raise RowRefused(
+            "date",
+            f"times like {normalise.excerpt(value)} are outside {normalise.FIRST_YEAR}–{newest}",
+        ) from None
 
 
 def day_instant(day: Any) -> datetime:
@@ -226,22 +296,42 @@ def events_from_sections(
             out.errors.append(f"{where}, section {index + 1}: not an object")
             continue
         date_text = section.get("date") if isinstance(section.get("date"), str) else ""
+        place = f"section {index + 1}" if whole else f"{where}, section {index + 1}"
+
+        def refused(exc: RowRefused, item: str, place: str = place) -> None:
+            out.skip(exc.kind, exc.reason, f"{place}, {item}")
+
         try:
-            out.events.extend(e for e in _section_events(section, source, locale, date_text) if e)
+            out.events.extend(
+                e for e in _section_events(section, source, locale, date_text, refused) if e
+            )
         except DateParseError as exc:
             if whole:
-                raise UnreadableDate(date_text, f"section {index + 1}", str(exc)) from None
+                raise UnreadableDate(
+                    normalise.shorten(date_text), f"section {index + 1}", str(exc)
+                ) from None
             out.errors.append(
-                f"{where}, section {index + 1} (date {date_text!r}): {exc}; "
+                f"{where}, section {index + 1} (date {normalise.excerpt(date_text)}): {exc}; "
                 "this section was skipped"
             )
+    if not whole:  # the live fetch reports sentences, not rows
+        for problem in out.unreadable.values():
+            out.errors.append(f"{where}: {len(problem.where)} item(s) skipped: {problem.reason}")
     return out
 
 
 def _section_events(
-    section: dict[str, Any], source: str, locale: str | None, date_text: str
-) -> Iterator[WatchEvent | None]:
-    section_time = _ms(section.get("time"))
+    section: dict[str, Any], source: str, locale: str | None, date_text: str,
+    refused: Callable[[RowRefused, str], None],
+) -> Iterator[WatchEvent | None]:  # fmt: skip
+    """The events of one date section; a leaf that cannot be a watch (a date outside the
+    years a watch can have, a title too long to be real) goes to ``refused`` with its place
+    (``item 2``, ``item 3, episode 1``) and the others still count."""
+    try:
+        section_time = _ms(section.get("time"))
+    except RowRefused as exc:
+        refused(exc, "its time")
+        return
     items = section.get("titles")
     if not isinstance(items, list):
         return
@@ -255,10 +345,16 @@ def _section_events(
             header_day.append(Seen(day, "day", source, locale))
         return header_day[0]
 
-    for item in items:
+    for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             continue
-        raw = _text(item.get("title"))
+        place = f"item {number}"
+        try:
+            raw = normalise.bounded(_text(item.get("title"))) or ""
+            item_time = _ms(item.get("time"))
+        except RowRefused as exc:
+            refused(exc, place)
+            continue
         kind = str(item.get("titleType") or "").lower()
         raw_children = item.get("children")
         children = (
@@ -266,17 +362,22 @@ def _section_events(
             if isinstance(raw_children, list)
             else []
         )
-        item_time = _ms(item.get("time"))
         if children or kind in {"season", "series", "episode"}:
             show, season = titles.season_title(raw)
-            for child in children:
-                at = seen(_ms(child.get("time")) or item_time)
-                label = _text(child.get("title"))
-                yield normalise.episode(
-                    show, season, at, label=label, gti=_str(child.get("gti")), raw=raw
-                )
+            for index, child in enumerate(children, start=1):
+                try:
+                    at = seen(_ms(child.get("time")) or item_time)
+                    label = _text(child.get("title"))
+                    yield normalise.episode(
+                        show, season, at, label=label, gti=_str(child.get("gti")), raw=raw
+                    )
+                except RowRefused as exc:
+                    refused(exc, f"{place}, episode {index}")
         elif kind not in {"trailer", "bonus", "extra"}:
-            yield normalise.movie(raw, seen(item_time), gti=_str(item.get("gti")))
+            try:
+                yield normalise.movie(raw, seen(item_time), gti=_str(item.get("gti")))
+            except RowRefused as exc:
+                refused(exc, place)
 
 
 def _str(value: Any) -> str | None:
@@ -302,13 +403,9 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
             path=name,
         ) from None
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(
-            f"is broken JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
-            "the file may be truncated: save the reply again",
-            path=name,
-        ) from None
+        doc = read_json(text)
+    except BadJSON as exc:
+        raise json_error(exc, path=name, again="save the reply again") from None
     widget = find_history_widget(doc)
     if widget is None:
         raise ParseError(

@@ -3,25 +3,104 @@
 Each source finds titles, labels and times its own way; turning them into a
 :class:`WatchEvent` (version tags off, year split out, label parsed, trailers and
 bonus content dropped) happens here only, so every source gives the same shape.
+
+It is also the one place that refuses a row no real history holds: a watch dated before
+1990 or after the year after today (an accepted 0001-01-01 or 9999-12-31 would break every
+later export), and titles or ids too long to be real (they would only feed the title
+rules megabytes of text). Such a row raises :class:`RowRefused`; the importer that read it
+reports it with ``Flattened.skip(exc.kind, exc.reason, where)`` and goes on with the rest.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pv2simkl import titles
 from pv2simkl.models import Precision, WatchEvent
 
+FIRST_YEAR = 1990  # before any streaming service: a date before it is a broken one
+LAST_YEAR = 2100
+MAX_TITLE = 1_000  # characters of a title, show or episode label (real ones stay under 300)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_ID = 8_192  # characters of a gti or a source reference (a path and a row number)
+
+
+class RowRefused(Exception):
+    """One row that cannot be a watch. ``kind`` and ``reason`` are what the importer passes
+    to ``Flattened.skip`` (``"date"``, ``"dates like '0001-01-01' are outside 1990–2027"``)."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+def shorten(text: object, limit: int = 60) -> str:
+    """``text`` cut to at most ``limit`` characters (a message never quotes megabytes)."""
+    value = str(text)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def excerpt(text: object, limit: int = 60) -> str:
+    """``text`` as it may stand in a message: shortened and quoted (``'0001-01-01'``)."""
+    return repr(shorten(text, limit))
+
+
+def last_year(today: datetime | None = None) -> int:
+    """The latest year a watch may have: the year after today, and never past 2100."""
+    return min((today or datetime.now(UTC)).year + 1, LAST_YEAR)
+
+
+def check_when(when: datetime) -> None:
+    """Refuse (:class:`RowRefused`, kind ``date``) an instant outside 1990 – :func:`last_year`."""
+    newest = last_year()
+    if not FIRST_YEAR <= when.year <= newest:
+        shown = excerpt(when.date().isoformat())
+        raise RowRefused("date", f"dates like {shown} are outside {FIRST_YEAR}–{newest}")
+
+
+def bounded(text: str | None, limit: int = MAX_TITLE, *, kind: str = "title") -> str | None:
+    """``text`` unchanged, or :class:`RowRefused` when it is longer than ``limit``: no real
+    title or id is, and the title rules would spend seconds on megabytes of text."""
+    if text is not None and len(text) > limit:
+        what = "titles" if kind == "title" else "ids"
+        raise RowRefused(kind, f"{what} longer than {limit:,} characters are not real ones")
+    return text
+
+
+def storable(text: str | None) -> str | None:
+    """``text`` without lone surrogates (JSON may escape ``\\ud800``), which SQLite, the
+    CSV and every terminal refuse: each becomes U+FFFD."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _field(text: str | None, limit: int = MAX_TITLE, kind: str = "title") -> str | None:
+    return storable(bounded(text, limit, kind=kind))
+
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """When a title was watched, how exactly that is known, and where it was read."""
+    """When a title was watched, how exactly that is known, and where it was read.
+
+    Made only for a plausible instant: see :func:`check_when`.
+    """
 
     when: datetime
     precision: Precision
     source: str
     locale: str | None = None
+
+    def __post_init__(self) -> None:
+        check_when(self.when)
+        object.__setattr__(self, "locale", storable(self.locale))
 
 
 def movie(
@@ -33,6 +112,8 @@ def movie(
     ``extras_by_title=False`` when the source classifies rows itself (the data export's
     Video Type / Material Type): the title then never overrules it.
     """
+    raw = _field(raw) or ""
+    gti, ref = _field(gti, MAX_ID, "id"), _field(ref, MAX_ID, "id")
     if not raw or (extras_by_title and titles.is_extra(raw)):
         return None
     title, year = titles.clean_movie_title(raw)
@@ -53,6 +134,9 @@ def episode(
     ``title`` a bare episode title (the data export has no numbers); neither when the
     source knows the episode by its gti only.
     """
+    show = _field(show) or ""
+    label, title, raw = _field(label), _field(title), _field(raw)
+    gti, ref = _field(gti, MAX_ID, "id"), _field(ref, MAX_ID, "id")
     number = None
     if label is not None:
         number, title = titles.parse_episode_label(label)

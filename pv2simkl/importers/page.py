@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import codecs
 import io
-import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,15 +37,17 @@ from pv2simkl import titles
 from pv2simkl.errors import ParseError
 from pv2simkl.importers import normalise
 from pv2simkl.importers.history_json import (
+    BadJSON,
     Flattened,
     UnreadableDate,
     day_instant,
     events_from_sections,
     find_history_widget,
+    read_json,
     read_widget,
     refuse_unreadable,
 )
-from pv2simkl.importers.normalise import Seen
+from pv2simkl.importers.normalise import RowRefused, Seen
 from pv2simkl.locales import DateParseError, parse_date
 from pv2simkl.models import WatchEvent
 
@@ -53,6 +55,23 @@ NAME = "saved page"
 SOURCE = "page"
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+# The encodings of the WHATWG Encoding Standard (the only ones browsers read and save pages
+# in), as Python names them; labels Python does not know map to its name first.
+_PAGE_CODECS = frozenset(
+    codecs.lookup(label).name
+    for label in (
+        "utf-8", "ibm866", "iso-8859-1", "iso-8859-2", "iso-8859-3", "iso-8859-4",
+        "iso-8859-5", "iso-8859-6", "iso-8859-7", "iso-8859-8", "iso-8859-10", "iso-8859-13",
+        "iso-8859-14", "iso-8859-15", "iso-8859-16", "koi8-r", "koi8-u", "macintosh",
+        "cp874", "windows-1250", "windows-1251", "windows-1252", "windows-1253",
+        "windows-1254", "windows-1255", "windows-1256", "windows-1257", "windows-1258",
+        "mac-cyrillic", "gbk", "gb18030", "big5", "euc-jp", "iso-2022-jp", "shift_jis",
+        "euc-kr", "us-ascii",
+    )
+)  # fmt: skip
+_WHATWG_ALIASES = {"windows-874": "cp874", "x-mac-cyrillic": "mac-cyrillic",
+                   "iso-8859-8-i": "iso-8859-8"}  # fmt: skip
+_UTF16 = frozenset({"utf-16", "utf-16-le", "utf-16-be"})
 
 GTI_PREFIX = "amzn1.dv.gti."
 # The history root: current wrapper, and the older one [2023].
@@ -93,31 +112,59 @@ def sniff(head: bytes) -> bool:
     return is_html and (b"watch-history" in head or b"activity-history" in head)
 
 
+def _codec(label: str, name: str) -> str:
+    """The Python codec of a declared character set, if it is one a browser saves pages in.
+
+    Only the WHATWG Encoding Standard's encodings are: a label such as ``utf-7``,
+    ``x-user-defined`` or a codec that is not a text encoding at all (``rot13``, ``base64``,
+    ``zlib``) is a ParseError. As browsers do, a page that declares UTF-16 is read as UTF-8.
+    """
+    label = _WHATWG_ALIASES.get(label, label)
+    try:
+        codec = codecs.lookup(label).name
+    except LookupError:
+        codec = None
+    if codec in _UTF16:
+        return "utf-8"
+    if codec not in _PAGE_CODECS:
+        raise ParseError(
+            f"declares the character set {normalise.excerpt(label)}, which is not one a "
+            "browser saves pages in; save the page again as UTF-8",
+            path=name,
+        )
+    return codec
+
+
 def _encoding(data: bytes, name: str) -> tuple[bytes, str]:
-    """The page's declared encoding, after checking every byte decodes with it."""
+    """The page as UTF-8 bytes for lxml, after checking every byte decodes with its declared
+    encoding (a page in another encoding is transcoded: lxml then never meets a codec name
+    that libxml2 does not know)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data, encoding = data[3:], "utf-8"
     else:
         m = _CHARSET.search(data[:4096])
-        encoding = m.group(1).decode("ascii").lower() if m else "utf-8"
-    try:
-        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    except LookupError:
-        raise ParseError(
-            f"declares the unknown character set {encoding!r}; save the page again as UTF-8",
-            path=name,
-        ) from None
+        encoding = _codec(m.group(1).decode("ascii").lower(), name) if m else "utf-8"
+    if encoding != "utf-8":
+        try:
+            return data.decode(encoding).encode("utf-8"), "utf-8"
+        except UnicodeDecodeError as exc:
+            raise _not_valid(encoding, exc.start, name) from None
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     step = 1 << 20
     for start in range(0, len(data), step):  # in chunks: never a second full copy
         try:
             decoder.decode(data[start : start + step], final=start + step >= len(data))
         except UnicodeDecodeError as exc:
-            raise ParseError(
-                f"is not valid {encoding} text (bad byte at offset {start + exc.start}); "
-                "save the page again from the browser (as UTF-8)",
-                path=name,
-            ) from None
+            raise _not_valid(encoding, start + exc.start, name) from None
     return data, encoding
+
+
+def _not_valid(encoding: str, offset: int, name: str) -> ParseError:
+    return ParseError(
+        f"is not valid {encoding} text (bad byte at offset {offset}); "
+        "save the page again from the browser (as UTF-8)",
+        path=name,
+    )
 
 
 def _text(el: etree._Element) -> str:
@@ -188,11 +235,13 @@ def _json_signature(section: dict) -> Signature | None:
 
 @dataclass
 class _Section:
-    """One DOM date section as read: its events, or the date that could not be read."""
+    """One DOM date section as read: its events and the items refused (kind, reason, where),
+    or the date that could not be read."""
 
     signature: Signature
     events: list[WatchEvent]
     unreadable: UnreadableDate | None = None
+    refused: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -208,7 +257,7 @@ class _Reader:
     origin: str = "given with --locale"
     inline: Flattened | None = None
     covered: Counter[Signature] = field(default_factory=Counter)
-    broken_template: json.JSONDecodeError | None = None
+    broken_template: BadJSON | None = None
     sections: list[_Section] = field(default_factory=list)
     roots: int = 0
     sentinel: bool = False
@@ -226,8 +275,8 @@ class _Reader:
         if self.inline is not None:
             return
         try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
+            obj = read_json(text)
+        except BadJSON as exc:
             if _HISTORY_TEMPLATE.search(text):
                 self.broken_template = exc
             return
@@ -265,24 +314,32 @@ class _Reader:
         try:
             when = day_instant(parse_date(date_text, self.locale))
         except DateParseError as exc:
-            unreadable = UnreadableDate(date_text, f"date section {index}", str(exc))
+            shown = normalise.shorten(date_text)
+            unreadable = UnreadableDate(shown, f"date section {index}", str(exc))
             self.sections.append(_Section(signature, [], unreadable))
             return
-        events: list[WatchEvent] = []
-        for item, raw in zip(items, names, strict=True):
-            self._item(item, raw, when, events)
-        self.sections.append(_Section(signature, events))
+        read = _Section(signature, [])
+        for number, (item, raw) in enumerate(zip(items, names, strict=True), start=1):
+            try:
+                self._item(item, raw, when, read.events)
+            except RowRefused as exc:
+                read.refused.append((exc.kind, exc.reason, f"date section {index}, item {number}"))
+        self.sections.append(read)
 
     def _item(
         self, item: etree._Element, raw: str, when: datetime, events: list[WatchEvent]
     ) -> None:
+        """The events of one item into ``events``; :class:`RowRefused` when it cannot be a
+        watch (its date outside the years a watch can have, a title or ids too long)."""
+        at = Seen(when, "day", SOURCE, self.locale)
+        normalise.bounded(raw)
         forms = X_DELETE_FORM(item)
         ids = X_DELETE_IDS(forms[0]) if forms else []
-        gtis = [g for g in (ids[0].get("value") or "").split("_") if g] if ids else []
+        value = normalise.bounded(ids[0].get("value"), normalise.MAX_ID, kind="id") if ids else ""
+        gtis = [g for g in (value or "").split("_") if g]
         buttons = X_BUTTON(forms[0]) if forms else []
         button = _text(buttons[0]).lower() if buttons else ""
         rows = X_EPISODE_ROWS(item)
-        at = Seen(when, "day", SOURCE, self.locale)
         if not (rows or len(gtis) > 1 or "episod" in button or X_TOGGLE(item)):
             ref = gtis[0] if gtis else _item_gti(item)
             event = normalise.movie(raw, at, gti=_gti_only(ref), ref=ref)
@@ -326,47 +383,59 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
     body, encoding = _encoding(data, name)
     reader = _Reader(name=name, locale=locale or None)
     index = 0
+    for event, el in _parsed(body, encoding, name):
+        tag = el.tag
+        if event == "start":
+            if tag == "html":
+                reader.page_lang(el.get("lang"), user_given=bool(locale))
+            elif tag == "div" and el.get("data-automation-id") in ROOT_IDS:
+                reader.roots += 1
+            continue
+        if tag == "script":
+            if (el.get("type") or "").lower() == "text/template":
+                reader.template(el.text or "")
+            el.clear()
+        elif tag == "li" and _is_section(el):
+            index += 1
+            reader.section(el, index)
+            el.clear()
+            parent = el.getparent()
+            if parent is not None:
+                parent.remove(el)
+        elif tag == "noscript":
+            grand = el.getparent().getparent() if el.getparent() is not None else None
+            if grand is not None and grand.get("data-automation-id") in ROOT_IDS:
+                reader.sentinel = True
+    return _result(reader)
+
+
+def _parsed(body: bytes, encoding: str, name: str) -> Iterator[tuple[str, etree._Element]]:
+    """lxml's streamed events of the tags that matter; anything lxml raises (its own errors,
+    an encoding it cannot use, a value it refuses) is a ParseError of the page."""
     try:
         events = etree.iterparse(
             io.BytesIO(body), events=("start", "end"), html=True, encoding=encoding,
             huge_tree=True, remove_comments=True, tag=("html", "div", "script", "li", "noscript"),
         )  # fmt: skip
-        for event, el in events:
-            tag = el.tag
-            if event == "start":
-                if tag == "html":
-                    reader.page_lang(el.get("lang"), user_given=bool(locale))
-                elif tag == "div" and el.get("data-automation-id") in ROOT_IDS:
-                    reader.roots += 1
-                continue
-            if tag == "script":
-                if (el.get("type") or "").lower() == "text/template":
-                    reader.template(el.text or "")
-                el.clear()
-            elif tag == "li" and _is_section(el):
-                index += 1
-                reader.section(el, index)
-                el.clear()
-                parent = el.getparent()
-                if parent is not None:
-                    parent.remove(el)
-            elif tag == "noscript":
-                grand = el.getparent().getparent() if el.getparent() is not None else None
-                if grand is not None and grand.get("data-automation-id") in ROOT_IDS:
-                    reader.sentinel = True
-    except etree.LxmlError as exc:
+        iterator = iter(events)
+    except (etree.LxmlError, LookupError, ValueError) as exc:
         raise ParseError(f"cannot be read as HTML ({exc})", path=name) from None
-    return _result(reader)
+    while True:
+        try:
+            event = next(iterator)
+        except StopIteration:
+            return
+        except (etree.LxmlError, LookupError, ValueError) as exc:
+            raise ParseError(f"cannot be read as HTML ({exc})", path=name) from None
+        yield event
 
 
 def _result(reader: _Reader) -> Flattened:
     name = reader.name
     if reader.inline is None and reader.broken_template is not None:
-        raise ParseError(
-            f"has a history template that is broken JSON ({reader.broken_template.msg}); "
-            "the page looks truncated: save it again",
-            path=name,
-        )
+        problem = reader.broken_template
+        advice = "the page looks truncated: save it again" if problem.truncated else "save it again"
+        raise ParseError(f"has a history template that is {problem}; {advice}", path=name)
     if reader.inline is None and not reader.roots:
         raise ParseError(
             "is a Prime Video page but holds no watch history (neither the history JSON "
@@ -376,9 +445,7 @@ def _result(reader: _Reader) -> Flattened:
         )
     out = Flattened()
     if reader.inline is not None:
-        out.events.extend(reader.inline.events)
-        out.warnings.extend(reader.inline.warnings)
-        out.errors.extend(reader.inline.errors)
+        out.merge(reader.inline)
     covered = reader.covered
     for section in reader.sections:
         if covered[section.signature] > 0:  # the inline JSON has this section, exactly timed
@@ -387,6 +454,8 @@ def _result(reader: _Reader) -> Flattened:
         if section.unreadable is not None:
             raise reader.refuse(section.unreadable)
         out.events.extend(section.events)
+        for kind, reason, where in section.refused:
+            out.skip(kind, reason, where)
     if reader.collapsed_seasons:
         out.warnings.append(
             f"{name}: {reader.collapsed_seasons} season(s) were saved without their episode "

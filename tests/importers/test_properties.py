@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pv2simkl.errors import ParseError
-from pv2simkl.importers import FORMATS, parse_bytes, parse_zip
+from pv2simkl.importers import FORMATS, UnexpectedInputError, parse_bytes, parse_zip
+from pv2simkl.importers.normalise import FIRST_YEAR, last_year
 
 PAGE_HEAD = (
     b'<!DOCTYPE html><html lang="en-us"><body><div data-automation-id="activity-history-items">'
@@ -26,13 +26,17 @@ prefixes = st.sampled_from([b"", PAGE_HEAD, JSON_HEAD, *CSV_HEADS, b"PK\x03\x04"
 
 
 def _check(data: bytes) -> None:
-    with suppress(ParseError):
-        parse_bytes(data, "fuzz")
-    for module in FORMATS:
-        with suppress(ParseError):
-            module.parse(data, name="fuzz")
-    with suppress(ParseError):
-        parse_zip(data, "fuzz.zip")
+    """Every entry refuses ``data`` with a ParseError of its own, never another exception
+    and never one the last-resort net had to make (``UnexpectedInputError``)."""
+    attempts = [lambda: parse_bytes(data, "fuzz"), lambda: parse_zip(data, "fuzz.zip")]
+    attempts += [lambda m=m: m.parse(data, name="fuzz") for m in FORMATS]
+    for attempt in attempts:
+        try:
+            attempt()
+        except UnexpectedInputError as exc:
+            raise AssertionError(f"only the last net caught this input: {exc}") from exc
+        except ParseError:
+            pass
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -116,3 +120,35 @@ def test_damaged_real_files_raise_only_parse_error(
     for where, value in flips:
         data[int(where * (len(data) - 1))] = value
     _check(bytes(data[: max(1, int(len(data) * cut))]))
+
+
+@settings(max_examples=300)
+@given(
+    ms=st.one_of(
+        st.integers(min_value=-(10**30), max_value=10**30),
+        st.floats(allow_nan=True, allow_infinity=True),
+    )
+)
+def test_any_console_json_time_is_an_event_in_range_or_a_skipped_row(ms: float) -> None:
+    """An accepted watch is never dated outside 1990 – the year after today (an accepted
+    0001-01-01 or 9999-12-31 broke every later export); any other is one skipped row."""
+    import json
+
+    doc = json.dumps([{"dateWatched": ms, "type": "Movie", "title": "Some Film"}])
+    _, flat = parse_bytes(doc.encode(), "times.json")
+    skipped = sum(len(u.where) for u in flat.unreadable.values())
+    assert len(flat.events) + skipped == 1
+    assert all(FIRST_YEAR <= e.watched_at.year <= last_year() for e in flat.events)
+
+
+@settings(max_examples=300)
+@given(day=st.dates(), hour=st.integers(0, 23), offset=st.integers(-14, 14))
+def test_any_export_time_is_an_event_in_range_or_a_skipped_row(
+    day: object, hour: int, offset: int
+) -> None:
+    stamp = f"{day}T{hour:02d}:30:00{offset:+03d}:00"
+    csv = f"Playback Start Datetime (UTC),Title,Seconds Viewed\n{stamp},Some Film,3600\n"
+    _, flat = parse_bytes(csv.encode(), "export.csv")
+    skipped = sum(len(u.where) for u in flat.unreadable.values())
+    assert len(flat.events) + skipped == 1
+    assert all(FIRST_YEAR <= e.watched_at.year <= last_year() for e in flat.events)
