@@ -327,9 +327,45 @@ def load_settings(
     return settings
 
 
+PRIVATE_DIR_MODE = 0o700  # the folders hold the whole watch history, cookies and logs
+
+
+def private_dir(path: Path, *, tighten: bool = True) -> bool:
+    """Make ``path`` a folder only this user can enter (0700); True when it is one.
+
+    Missing folders, parents included, are created 0700 (what the XDG base-directory spec
+    asks of a folder it has to create). With ``tighten``, an existing folder of this
+    user's that others can enter is made 0700 too (stores of earlier versions sit in 0755
+    folders); its parents are left alone. Best effort: a folder that cannot be made (a
+    read-only disk) is left to the code that writes into it, which reports the fault in
+    its own words.
+    """
+    try:
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        for folder in reversed(missing):
+            folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+            os.chmod(folder, PRIVATE_DIR_MODE)  # the umask could have taken owner bits away
+        st = path.stat()
+        mine = st.st_uid == getattr(os, "getuid", lambda: st.st_uid)()
+        if tighten and mine and st.st_mode & 0o077:
+            os.chmod(path, PRIVATE_DIR_MODE)
+        return path.is_dir() and not path.stat().st_mode & 0o077
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class Paths:
-    """Every file and folder pv2simkl reads or writes, resolved once."""
+    """Every file and folder pv2simkl reads or writes, resolved once.
+
+    Resolving them makes the data, state and log folders private (:func:`private_dir`),
+    and the default config folder too when it exists: every later write lands in a folder
+    no other user can enter, whichever part of pv2simkl writes first. A data folder the
+    user chose is created 0700 but, when it exists already, left as it is unless it is
+    named ``pv2simkl`` (it may be any folder). The export folder and the inbox are left as
+    they are when they are set to folders of their own (a browser's download folder, say);
+    by default they live inside the data folder.
+    """
 
     data_dir: Path
     db: Path
@@ -349,7 +385,7 @@ class Paths:
         else:
             data = dirs.user_data_path
             state, log, cache = dirs.user_state_path, dirs.user_log_path, dirs.user_cache_path
-        return cls(
+        paths = cls(
             data_dir=data,
             db=Path(p.db).expanduser().resolve() if p.db else data / "pv2simkl.sqlite3",
             export_dir=Path(p.export_dir).expanduser().resolve()
@@ -360,6 +396,21 @@ class Paths:
             log_dir=log,
             cache_dir=cache,
         )
+        paths.make_private()
+        return paths
+
+    def make_private(self) -> None:
+        """Create (or tighten) the data, state and log folders and the config folder 0700.
+
+        The state and log folders and every platform default are pv2simkl's own (their
+        path ends in ``pv2simkl`` or lies inside such a folder, or inside the data folder).
+        """
+        private_dir(self.data_dir, tighten=self.data_dir.name == APP)
+        private_dir(self.state_dir)
+        private_dir(self.log_dir)
+        config_dir = platform_dirs().user_config_path
+        if config_dir.is_dir():
+            private_dir(config_dir)
 
 
 KEYRING_SERVICE = "pv2simkl"

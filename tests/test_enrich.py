@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,23 @@ def test_secrets_never_in_logs_errors_or_csv(
     for secret in KEYS.values():
         assert secret not in text
     ctx.close()
+
+
+def test_no_bearer_token_or_key_in_the_response_cache(
+    tmp_path: Path, services: MockServices
+) -> None:
+    services.reset_log()
+    ctx = imported(tmp_path, services)
+    pipeline.enrich(ctx)
+    ctx.close()
+    assert services.count("tvdb", path_prefix="/login") == 1  # TheTVDB was asked, once
+    with sqlite3.connect(ctx.paths.db) as db:
+        cached = db.execute("SELECT provider, key, body FROM http_cache").fetchall()
+    assert {"tvdb", "tmdb", "simkl"} <= {provider for provider, _, _ in cached}
+    text = "\n".join(key + body for _, key, body in cached)
+    assert "mock-tvdb." not in text and '"token"' not in text  # TheTVDB's bearer token
+    for secret in KEYS.values():
+        assert secret not in text
 
 
 def test_episodes_known_by_title_get_their_numbers(tmp_path: Path, services: MockServices) -> None:

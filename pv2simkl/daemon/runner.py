@@ -9,6 +9,7 @@ goes to ``failed/``, and any other error of a step is logged and the loop goes o
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pv2simkl import pipeline
+from pv2simkl.config import private_dir
 from pv2simkl.daemon import inbox, scheduler, watcher
 from pv2simkl.errors import Pv2SimklError
 
@@ -60,11 +62,31 @@ class Lock:
 
 
 def setup_logging(log_dir: Path) -> None:
-    """A rotating log file in the user log dir (plus stderr, set up by the CLI)."""
-    log_dir.mkdir(parents=True, exist_ok=True)
+    """A rotating log file in the user log dir (plus stderr, set up by the CLI).
+
+    The log names titles and files of the user's history: its folder is 0700 and every
+    log file 0600, rotated ones included; files an earlier version left wider are tightened.
+    """
+    private_dir(log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)  # if it could not be made, say why here
+    path = log_dir / "pv2simkl.log"
+
+    def create_private(name: str) -> None:
+        os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        os.chmod(name, 0o600)
+
+    def rotate(source: str, dest: str) -> None:
+        os.replace(source, dest)
+        create_private(source)  # the handler then appends to it, keeping its mode
+
+    for old in log_dir.glob("pv2simkl.log.*"):
+        with contextlib.suppress(OSError):  # not ours to change: left as it is
+            old.chmod(0o600)
+    create_private(str(path))
     handler = logging.handlers.RotatingFileHandler(
-        log_dir / "pv2simkl.log", maxBytes=1_000_000, backupCount=5, encoding="utf-8"
+        path, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
     )
+    handler.rotator = rotate
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)

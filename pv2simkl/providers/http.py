@@ -10,9 +10,11 @@ no quota) → retry → rate limit → network.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
+import ssl
 import threading
 import time
 from collections import deque
@@ -274,6 +276,7 @@ class HttpClient:
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             follow_redirects=False,
             transport=transport,
+            verify=tls_context(),
         )
 
     def close(self) -> None:
@@ -417,6 +420,16 @@ class HttpClient:
         if status in (401, 403, 412):
             raise Unauthorized(self.provider, _describe(r, "the key was refused"))
         raise BadResponse(self.provider, _describe(r, f"unexpected status {status}"))
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings every client shares (httpx's own: certifi, or ``SSL_CERT_FILE``).
+
+    Built once: loading the CA bundle takes tens of milliseconds, and each sync builds a
+    client per provider.
+    """
+    return httpx.create_ssl_context()
 
 
 _EMPTY_KEYS = ("results", "data", "titles", "Search")

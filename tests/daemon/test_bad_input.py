@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench import bad_input
 
 
+@pytest.mark.slow
 def test_malformed_drops_fail_one_by_one_and_the_daemon_stays_up(tmp_path: Path) -> None:
     result = bad_input.run(tmp_path / "bad", 40, verbose=False)
     assert result["daemon_alive_throughout"] and result["exit_code_on_sigterm"] == 0

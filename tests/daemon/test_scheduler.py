@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,22 +13,27 @@ from pv2simkl.errors import ConfigError
 
 
 def test_interval_job_with_the_safe_defaults() -> None:
-    fired: list[float] = []
-    sched = scheduler.build(DaemonSettings(interval_minutes=90, jitter_seconds=0),
-                            lambda: fired.append(time.time()))  # fmt: skip
+    fired: list[datetime] = []
+    done = threading.Event()
+
+    def job() -> None:
+        fired.append(datetime.now())
+        done.set()
+
+    before = datetime.now().astimezone()
+    sched = scheduler.build(DaemonSettings(interval_minutes=90, jitter_seconds=0), job)
     sched.start(paused=True)
     try:
+        after = datetime.now().astimezone()
         job = sched.get_job(scheduler.JOB_ID)
         assert job.max_instances == 1 and job.coalesce is True
         assert job.misfire_grace_time == 3600  # a laptop that slept still syncs on waking
         due = scheduler.next_run(sched)
-        expected = datetime.now(due.tzinfo) + timedelta(minutes=90)
-        assert abs((due - expected).total_seconds()) < 5
+        period = timedelta(minutes=90)  # from the moment the job was added
+        assert before + period - timedelta(seconds=1) <= due <= after + period
         job.modify(next_run_time=datetime.now(due.tzinfo))
         sched.resume()
-        deadline = time.monotonic() + 10
-        while not fired and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert done.wait(30)  # a guard against a hang, not a timing: it fires at once
         assert len(fired) == 1
     finally:
         sched.shutdown(wait=False)

@@ -6,7 +6,8 @@ choosing forms by their fields and a real TOTP code; the history API serves the
 generator's pages byte for byte, so paging to the end with a percent-encoded
 ``nextToken`` yields exactly ``expected_events``; every error mode answers as §3.6 / §9.5
 say; the catalog knows every episode but one; new events show on page 1; a 20,000-event
-account answers fast; shutdown is clean.
+account pages to its end; shutdown is clean. How fast it answers is measured by
+``bench/fake_amazon_pages.py``, not here.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +26,7 @@ import httpx
 import mechanicalsoup
 import pyotp
 import pytest
+import time_machine
 
 from fixtures import generator as gen
 from fixtures.fake_amazon import (
@@ -91,6 +94,16 @@ def fill(b: mechanicalsoup.StatefulBrowser, field: str, **values: str) -> None:
     for name, value in values.items():
         b[name] = value
     b.submit_selected()
+
+
+def wait_for(condition: Callable[[], bool]) -> bool:
+    """Whether ``condition`` became true; gives up after 20 s, a guard against a hang."""
+    pause = threading.Event()
+    for _ in range(2000):
+        if condition():
+            return True
+        pause.wait(0.01)
+    return condition()
 
 
 def error_text(b: mechanicalsoup.StatefulBrowser) -> str:
@@ -251,6 +264,13 @@ def test_wrong_password(small: gen.History) -> None:
 
 
 def test_wrong_and_timed_out_codes(fake: FakeAmazon) -> None:
+    # Time stands still ten seconds into a 30 s step: a code "one step back" cannot turn
+    # two steps old on its way to the fake, however slowly the machine runs.
+    with time_machine.travel(datetime(2026, 11, 29, 12, 0, 10, tzinfo=UTC), tick=False):
+        check_wrong_and_timed_out_codes(fake)
+
+
+def check_wrong_and_timed_out_codes(fake: FakeAmazon) -> None:
     b = browser()
     to_otp(fake, b)
     fill(b, "otpCode", otpCode=wrong_code())
@@ -616,26 +636,26 @@ def test_add_events_shows_on_page_one(fake: FakeAmazon, api: httpx.Client) -> No
     assert len(fake.add_events(1)) == 1 and len(fake.expected_events) == len(before) + 6
 
 
-def test_20000_events_every_page_fast() -> None:
+@pytest.mark.slow
+def test_20000_events_every_page_to_the_end() -> None:
     history = gen.build_history(8, 20_000)
     with (
         FakeAmazon(history) as fake,
         httpx.Client(base_url=fake.url, cookies=fake.issue_session(), headers=XRW) as client,
     ):
-        slowest, leaves, token = 0.0, 0, None
+        leaves, token, pages = 0, None, 0
         while True:
-            start = time.perf_counter()
             r = client.get(history_url({"nextToken": token} if token else {}, "/api"))
-            slowest = max(slowest, time.perf_counter() - start)
+            pages += 1
             content = widget_content(r)
             for section in content["titles"]:
                 for item in section["titles"]:
                     if item["titleType"] in ("movie", "season"):
                         leaves += len(item["children"]) or (item["titleType"] == "movie")
             token = content.get("nextToken")
-            if not token:
+            if not token or pages > len(fake.tokens):
                 break
-        assert slowest < 0.5
+        assert pages == len(fake.tokens) and not token
         trailers_and_bonus = len(history.extras)
         assert leaves - trailers_and_bonus == len(fake.expected_events) > 19_000
 
@@ -656,10 +676,10 @@ def test_log_concurrency_and_clean_shutdown(small: gen.History) -> None:
         assert entry.headers["x-requested-with"] == "XMLHttpRequest"
         assert entry.cookies == tuple(sorted(cookies)) and entry.t > 0
         assert len(fake.requests(HISTORY, status=200)) == 48
-        # A kept-alive connection is open while closing: close must not wait for it.
-        start = time.monotonic()
+        # A kept-alive connection is open while closing: close cuts it rather than leave
+        # its handler waiting out the 60 s idle timeout.
         fake.close()
-        assert time.monotonic() - start < 3
+        assert wait_for(lambda: not fake._server.connections)
         fake.close()  # idempotent
     with pytest.raises(httpx.TransportError), httpx.Client() as client:
         client.get(fake.url + "/api/getProfiles", timeout=2)

@@ -15,7 +15,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
@@ -605,22 +604,17 @@ def test_empty_account(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("n", [10, 1000])
 def test_sizes_write_all(tmp_path: Path, n: int) -> None:
-    start = time.perf_counter()
     g.write_all(tmp_path, 13, n, "pt-BR")
-    print(f"write_all n={n}: {time.perf_counter() - start:.2f}s")
     rows = _jsonl(tmp_path / "export-c.expected.jsonl")
     assert len(rows) == max(n, len(g.build_history(13, 10, "pt-BR").events))
 
 
+@pytest.mark.slow
 def test_size_20000_json_and_export_c(tmp_path: Path) -> None:
-    start = time.perf_counter()
     history = g.build_history(21, 20_000, "en-GB")
-    built = time.perf_counter()
     g.write_api_pages(history, tmp_path / "api")
     g.write_export_c(history, tmp_path / "export-c.zip")
     g.write_export_a(history, tmp_path / "export-a")
-    done = time.perf_counter()
-    print(f"20k: build {built - start:.2f}s, API pages + exports A, C {done - built:.2f}s")
     assert len(history.events) == 20_000
     movies = sum(leaf.kind == "movie" for leaf in history.events)
     assert 0.25 < movies / 20_000 < 0.35
