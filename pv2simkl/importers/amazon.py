@@ -13,6 +13,9 @@ account's home site and region, and flattened by the same normaliser as the save
 
 from __future__ import annotations
 
+import functools
+import html
+import html.entities
 import json
 import logging
 import os
@@ -47,6 +50,11 @@ UA = (
     "Chrome/124.0 Safari/537.36"
 )
 MAX_STEPS = 12
+# Bounds of the history fetch: pages of one history (each holds weeks of watching; the
+# largest real histories hold a few hundred), and rounds of recovery (another API path,
+# another region, one more sign-in) before the fetch gives up with a sentence.
+MAX_PAGES = 5000
+MAX_ROUNDS = 12
 BROWSER_HINT = "Sign in once with `pv2simkl login --browser`, then run this again."
 
 
@@ -95,13 +103,81 @@ class Credentials:
     totp_secret: str = ""
 
 
-def _redact(html: str, secrets: list[str]) -> str:
-    out = html
-    for secret in secrets:
-        if secret:
-            out = out.replace(secret, "[redacted]")
-    out = re.sub(r'(name="(?:password|otpCode|email)"[^>]*value=")[^"]*', r"\1[redacted]", out)
-    return out
+REDACTED = "[redacted]"
+# What may stand before an escape, itself escaped once more: `&` as `&amp;` or `\u0026`,
+# `%` as `%25`, a backslash doubled or percent-encoded. Runs of backslashes are bounded (JSON
+# in JSON in JSON needs 4) so that a page full of them cannot make the search quadratic.
+# Everywhere the longer form comes first: the match must not stop inside an escape.
+_AMP = r"(?:&amp;|&#0*38;?|&#[xX]0*26;?|%26|\\{1,8}u0026|\\{1,8}x26|&)"
+_PCT = r"(?:%25|&#0*37;?|&#[xX]0*25;?|\\{1,8}u0025|%)"
+_BSL = r"(?:\\{1,8}|%5[cC]|&#0*92;?|&#[xX]0*5[cC];?|&bsol;)"
+_JSON_SHORT = {"\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+_SECRET_FIELD = re.compile(r"""\bname\s*=\s*["']?(?:password|otpCode|email)\b""", re.I)
+_INPUT = re.compile(r"<input\b[^>]*>", re.I)
+_VALUE = re.compile(r"""(\bvalue\s*=\s*)(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+
+
+@functools.cache
+def _entity_names() -> dict[str, list[str]]:
+    """Character → its HTML5 entity names (``amp;``, ``amp``, ``AMP;`` …)."""
+    names: dict[str, list[str]] = {}
+    for name, value in html.entities.html5.items():
+        if len(value) == 1:
+            names.setdefault(value, []).append(name)
+    return names
+
+
+def _hex(value: int, width: int) -> str:
+    return f"(?i:0*{value:0{width}x})"
+
+
+@functools.cache
+def _char_pattern(char: str, *, fold: bool) -> str:
+    """Every way one character of a secret may be written in a saved page: as it is;
+    HTML-escaped (named, decimal, hex entity); URL-encoded (each UTF-8 byte, ``+`` for a
+    space); JSON- or JS-escaped (``\\u00e9``, a surrogate pair, ``\\x41``, ``\\"``, ``\\n``),
+    with the escape's own lead character escaped once more (``&amp;#39;``, ``\\u0026amp;``,
+    ``%5C%22``). ``fold``: either case of a letter, in each of these forms."""
+    if fold and char.lower() != char.upper():
+        cases = [_char_pattern(c, fold=False) for c in {char.lower(), char.upper()}]
+        return "(?:" + "|".join(sorted(cases)) + ")"
+    code = ord(char)
+    names = sorted(_entity_names().get(char, []), key=len, reverse=True)
+    plain = [_AMP + re.escape(name) for name in names]
+    plain += [f"{_AMP}#0*{code};?", f"{_AMP}#[xX]{_hex(code, 1)};?"]
+    plain.append("".join(_PCT + _hex(byte, 2) for byte in char.encode("utf-8")))
+    if char == " ":
+        plain.append(r"\+")
+    plain.append(re.escape(char))  # last: "%" must not take the "%" of "%25"
+    units = char.encode("utf-16-be")
+    escaped = ["".join(_BSL + "u" + _hex(int.from_bytes(units[i:i + 2]), 4)
+                       for i in range(0, len(units), 2))]  # fmt: skip
+    if code < 256:
+        escaped.append(_BSL + "x" + _hex(code, 2))
+    if char in _JSON_SHORT:
+        escaped.append(_BSL + _JSON_SHORT[char])
+    elif not char.isalnum():
+        escaped.append(_BSL + f"(?:{'|'.join(plain)})")
+    return "(?:" + "|".join(escaped + plain) + ")"
+
+
+def _secret_pattern(secret: str, *, fold: bool = False) -> re.Pattern[str]:
+    return re.compile("".join(_char_pattern(c, fold=fold) for c in secret))
+
+
+def _redact(text: str, secrets: list[str], *, email: str = "") -> str:
+    """``text`` with every secret, and the email address, replaced by ``[redacted]`` in
+    every encoding a page may hold it in (see :func:`_char_pattern`; the email matched
+    without regard to case), and the values of password, code and email fields blanked."""
+    wanted = [(s, False) for s in secrets if s] + ([(email, True)] if email else [])
+    for secret, fold in sorted(wanted, key=lambda w: -len(w[0])):
+        text = _secret_pattern(secret, fold=fold).sub(REDACTED, text)
+
+    def blank(tag: re.Match[str]) -> str:
+        found = tag.group(0)
+        return _VALUE.sub(rf'\1"{REDACTED}"', found) if _SECRET_FIELD.search(found) else found
+
+    return _INPUT.sub(blank, text)
 
 
 class CookieFile:
@@ -307,11 +383,13 @@ class AmazonSession:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         path = self.state_dir / f"amazon-{reason}-{stamp}.html"
         creds = self.credentials
-        secrets = [creds.password, creds.totp_secret, creds.email] if creds else []
-        html = str(self.browser.page) if self.browser.page is not None else ""
+        secrets = [creds.password, creds.totp_secret] if creds else []
+        page = str(self.browser.page) if self.browser.page is not None else ""
+        url = (self.browser.url or "").replace("--", "%2D%2D")  # never ends the comment
+        text = _redact(f"<!-- {url} -->\n{page}", secrets, email=creds.email if creds else "")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(f"<!-- {self.browser.url} -->\n" + _redact(html, secrets))
+            fh.write(text)
         return path
 
     # ---- catalog --------------------------------------------------------------------------
@@ -404,9 +482,13 @@ class AmazonSession:
         return r
 
     def history_pages(self, host: str, path: str) -> Iterator[tuple[dict, str | None]]:
-        """Every history widget from the first page on, with the token of the next one."""
+        """Every history widget from the first page on, with the token of the next one.
+
+        Bounded: a token Amazon already sent (it would page in a circle) or more than
+        MAX_PAGES pages end the fetch with a FetchError."""
         token: str | None = None
-        while True:
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
             args = json.dumps({"nextToken": token} if token else {}, separators=(",", ":"))
             # The whole JSON is percent-encoded, token included (`+`, `/`, `=`).
             url = f"{host}{path}/getWatchHistorySettingsPage?widgetArgs={quote(args, safe='')}"
@@ -415,6 +497,15 @@ class AmazonSession:
             token = self._next_token
             if not token:
                 return
+            if token in seen:
+                raise FetchError(
+                    f"The history API sent a page token it had sent before (after {len(seen) + 1}"
+                    " pages): it would go round in circles. Try again later."
+                )
+            seen.add(token)
+        raise FetchError(
+            f"The history API kept sending more pages after {MAX_PAGES}; the fetch stops there."
+        )
 
     _next_token: str | None = None
 
@@ -451,7 +542,8 @@ class AmazonSession:
         host, region = self.startup()
         paths = self.api_paths(host, region)
         signed_in_again = False
-        while True:
+        regions_tried: set[str] = set()  # regions Amazon sent us to: each is tried once
+        for _ in range(MAX_ROUNDS):  # each way out below is bounded too: this is the backstop
             try:
                 return self._read(host, paths, known, progress, result)
             except _WrongPath:
@@ -465,7 +557,7 @@ class AmazonSession:
                     result.signed_in = signed_in_again = True
                     paths = self.api_paths(host, region)
             except _WrongRegion as exc:
-                region = exc.region.lower() or region
+                region = _next_region(exc.region.lower() or region, regions_tried)
                 paths = [f"/region/{region}/api", "/api"]
             except _NeedsSignIn:
                 if signed_in_again:
@@ -474,6 +566,10 @@ class AmazonSession:
                     ) from None
                 self.sign_in()
                 result.signed_in = signed_in_again = True
+        raise FetchError(
+            f"The history could not be read after {MAX_ROUNDS} tries of other paths, regions "
+            "and sign-ins; set [amazon] video_website and region by hand and try again."
+        )
 
     def _read(
         self, host: str, paths: list[str], known: Callable[[WatchEvent], bool] | None,
@@ -503,6 +599,19 @@ class AmazonSession:
         result.host, result.api_path = host, path
         self.cookies.save()
         return result
+
+
+def _next_region(region: str, tried: set[str]) -> str:
+    """The region Amazon's ``wrong_region`` answer names, unless it was tried already (it
+    would send us round forever: the same region again, or back and forth)."""
+    if region in tried:
+        raise FetchError(
+            f"Amazon's history API names {region.upper()} as the account's home region again "
+            f"after refusing it there (regions tried: {', '.join(sorted(tried)).upper()}); "
+            "set [amazon] region (na, eu or fe) and video_website by hand and try again."
+        )
+    tried.add(region)
+    return region
 
 
 class _WrongPath(Exception):

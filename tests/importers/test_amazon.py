@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
+import re
 import stat
 from pathlib import Path
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixtures.fake_amazon import TEST_EMAIL, TEST_PASSWORD, TEST_TOTP_SECRET, FakeAmazon
 from fixtures.generator import build_history
@@ -253,3 +258,178 @@ def test_unknown_page_is_saved_redacted(httpserver, tmp_path: Path) -> None:
     assert TEST_PASSWORD not in text and TEST_EMAIL not in text
     assert stat.S_IMODE(dump.stat().st_mode) == 0o600
     s.close()
+
+
+# ---- every loop has a bound -------------------------------------------------------------
+
+
+def test_wrong_region_naming_the_region_in_use_ends_with_a_sentence(
+    history, tmp_path: Path
+) -> None:
+    """Regression: Amazon answering wrong_region with the region already asked looped forever."""
+    # The startup config says FE; the history API serves NA only and keeps naming FE.
+    with FakeAmazon(history, region="na", home_region="FE") as fake:
+        s = session(fake, tmp_path)
+        with pytest.raises(amazon.FetchError, match="names FE as the account's home") as info:
+            s.fetch()
+        assert info.value.exit_code == 12 and "set [amazon] region" in str(info.value)
+        asked = [e for e in fake.log if e.route == "getWatchHistorySettingsPage"]
+        assert len(asked) <= 4  # signed out, then FE once more: never round and round
+        s.close()
+
+
+def test_wrong_region_back_and_forth_tries_each_region_once(history, tmp_path: Path) -> None:
+    with FakeAmazon(history, page_sections=10) as fake:
+        s = session(fake, tmp_path)
+        s.sign_in()
+        fake.fault("wrong-region", times=1000)  # NA says FE; FE says NA; NA says FE again …
+        with pytest.raises(amazon.FetchError, match="regions tried: FE, NA"):
+            s.fetch()
+        asked = [e for e in fake.log if e.route == "getWatchHistorySettingsPage"]
+        assert len(asked) <= 4 and fake.pending_faults() > 990
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def first_api_page(history, tmp_path_factory) -> str:
+    """Page 1 of the history API, as Amazon sends it (with a ``nextToken``)."""
+    from fixtures.generator import PageOptions, write_api_pages
+
+    folder = tmp_path_factory.mktemp("api")
+    pages = write_api_pages(
+        history, folder, PageOptions("primevideo", "na", 10, "current-dom", False)
+    )
+    text = pages[0].read_text(encoding="utf-8")
+    assert '"nextToken":"' in text
+    return text
+
+
+def _api_server(httpserver, body) -> AmazonSettings:
+    httpserver.expect_request("/region/na/api/getWatchHistorySettingsPage").respond_with_handler(
+        body
+    )
+    return AmazonSettings(video_website=httpserver.url_for("/").rstrip("/"), region="na",
+                          timeout=10)  # fmt: skip
+
+
+def test_a_page_token_sent_twice_ends_the_fetch(
+    httpserver, first_api_page: str, tmp_path: Path
+) -> None:
+    from werkzeug import Response
+
+    def same_page(request) -> Response:
+        return Response(first_api_page, content_type="application/json")
+
+    s = AmazonSession(_api_server(httpserver, same_page), cookie_path=tmp_path / "c.lwp",
+                      state_dir=tmp_path / "state")  # fmt: skip
+    with pytest.raises(amazon.FetchError, match="page token it had sent before"):
+        s.fetch()
+    assert len(httpserver.log) == 2
+    s.close()
+
+
+def test_pages_beyond_the_bound_end_the_fetch(
+    httpserver, first_api_page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from werkzeug import Response
+
+    monkeypatch.setattr(amazon, "MAX_PAGES", 7)
+    served = []
+
+    def ever_more(request) -> Response:
+        served.append(1)
+        body = re.sub(r'"nextToken":"[^"]*"', f'"nextToken":"t{len(served)}"', first_api_page)
+        return Response(body, content_type="application/json")
+
+    s = AmazonSession(_api_server(httpserver, ever_more), cookie_path=tmp_path / "c.lwp",
+                      state_dir=tmp_path / "state")  # fmt: skip
+    with pytest.raises(amazon.FetchError, match="more pages after 7"):
+        s.fetch()
+    assert len(served) == 7
+    s.close()
+
+
+# ---- redaction of a saved page ------------------------------------------------------------
+
+# How a secret may sit in a page: content only (JSON's quotes are not part of it).
+ENCODINGS = {
+    "literal": lambda s: s,
+    "html": html.escape,
+    "html, quotes kept": lambda s: html.escape(s, quote=False),
+    "html twice": lambda s: html.escape(html.escape(s)),
+    "decimal entities": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "hex entities": lambda s: "".join(f"&#x{ord(c):x};" for c in s),
+    "HEX entities": lambda s: "".join(f"&#X{ord(c):X};" for c in s),
+    "quote": lambda s: quote(s, safe=""),
+    "quote, lower-case hex": lambda s: re.sub(
+        r"%[0-9A-F]{2}", lambda m: m[0].lower(), quote(s, safe="")
+    ),  # fmt: skip
+    "quote, / kept": quote,
+    "quote_plus": quote_plus,
+    "json": lambda s: json.dumps(s)[1:-1],
+    "json, utf-8": lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+    "json in json": lambda s: json.dumps(json.dumps(s))[3:-3],
+    "json in html": lambda s: html.escape(json.dumps(s)[1:-1]),
+    "html in json": lambda s: json.dumps(html.escape(s))[1:-1],
+    "json in a url": lambda s: quote(json.dumps(s)[1:-1], safe=""),
+    "js hex escapes": lambda s: "".join(f"\\x{ord(c):02x}" if ord(c) < 256 else c for c in s),
+}
+HARD_PASSWORD = "p&ss'w\"o rd+\u00e9/\\<>%\U0001f600;\n"
+EMAIL = "Ana.Lima+pv@example.com"
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_redaction_covers_every_encoding_of_every_secret_and_the_email(encoding: str) -> None:
+    encode = ENCODINGS[encoding]
+    secrets = [HARD_PASSWORD, TEST_PASSWORD, TEST_TOTP_SECRET]
+    for value in [*secrets, EMAIL, EMAIL.upper(), EMAIL.lower()]:
+        text = f"§{encode(value)}§"
+        assert amazon._redact(text, secrets, email=EMAIL) == "§[redacted]§", text
+    page = "<p>Sign in again, 100% &amp; safe: \\u0026 %26 &#39;</p>"
+    assert amazon._redact(page, secrets, email=EMAIL) == page  # nothing else is touched
+
+
+@given(
+    secret=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="§"),
+                   min_size=4, max_size=20),
+    encoding=st.sampled_from(sorted(ENCODINGS)),
+)  # fmt: skip
+@settings(max_examples=100, deadline=None)  # each example compiles a large pattern: ~50 ms
+def test_redaction_of_any_password_in_any_encoding(secret: str, encoding: str) -> None:
+    text = f"§{ENCODINGS[encoding](secret)}§"
+    assert amazon._redact(text, [secret]) == "§[redacted]§"
+
+
+def test_unknown_sign_in_page_is_saved_without_any_form_of_a_secret(
+    httpserver, tmp_path: Path
+) -> None:
+    password, email = HARD_PASSWORD, EMAIL
+    page = f"""<html><head><title>Something new</title>
+<script>var ctx = {{"user": {json.dumps(email)}, "p": {json.dumps(json.dumps(password))}}};</script>
+</head><body><form method='post'>
+<input name='mystery' value='{html.escape(email)}'>
+<input name='other' value='{"".join(f"&#x{ord(c):x};" for c in password)}'>
+<input name='password' value='whatever was typed'>
+</form>
+<a href='/ap/next?email={quote_plus(email)}&amp;p={quote(password, safe="")}'>next</a>
+<p data-x="{html.escape(json.dumps(password))}">Amazon changed its pages again, {email.upper()}</p>
+</body></html>"""
+    httpserver.expect_request("/ap/signin").respond_with_data(page, content_type="text/html")
+    signin = httpserver.url_for("/ap/signin") + f"?email={quote(email, safe='')}"
+    settings_ = AmazonSettings(signin_url=signin, timeout=10)
+    s = AmazonSession(settings_, cookie_path=tmp_path / "c.lwp", state_dir=tmp_path / "state",
+                      credentials=Credentials(email, password, TEST_TOTP_SECRET))  # fmt: skip
+    with pytest.raises(amazon.LoginError, match="does not know"):
+        s.sign_in()
+    s.close()
+    (dump,) = (tmp_path / "state").glob("amazon-unknown-*.html")
+    text = dump.read_text(encoding="utf-8")
+    assert "Amazon changed its pages again" in text and text.count("[redacted]") >= 8
+    assert "whatever was typed" not in text
+    unescaped = text.encode("ascii", "backslashreplace").decode("unicode_escape", "replace")
+    decoded = [text, html.unescape(text), unquote_plus(text), html.unescape(unquote_plus(text)),
+               unescaped]  # fmt: skip
+    for form in decoded:
+        assert password not in form and email.lower() not in form.lower()
+    for encode in ENCODINGS.values():
+        assert encode(password) not in text and encode(email) not in text
