@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pv2simkl import export as exporter
 from pv2simkl import titles
@@ -22,6 +22,9 @@ from pv2simkl.importers import Target, display_name, expand, parse_data, read_fi
 from pv2simkl.importers.history_json import Unreadable
 from pv2simkl.models import Ids, ImportResult, WatchEvent
 from pv2simkl.store import Store, open_store
+
+if TYPE_CHECKING:
+    from pv2simkl.daemon.inbox import Settler
 
 log = logging.getLogger(__name__)
 
@@ -441,23 +444,55 @@ def browser_fetch(ctx: Context, *, headless: bool = True) -> ImportResult:
                         updated=added.updated, warnings=flat.warnings)  # fmt: skip
 
 
-def import_inbox_file(ctx: Context, path: Path) -> tuple[bool, str]:
-    """Import one inbox file and move it to processed/ or failed/; (ok, message)."""
+def import_inbox_file(ctx: Context, path: Path) -> InboxResult:
+    """Import one inbox file and move it to processed/ or failed/.
+
+    The file is taken as it is now (size, mtime, SHA-256). If it differs from that after
+    the import, it was still being written: it stays in the inbox (``changed``) to be taken
+    again once it holds still, and the same holds if it changes while it is moved. A link
+    out of the inbox goes to failed/ unread. A problem of the store, not of the file,
+    leaves the file where it is (``kept``).
+    """
     from pv2simkl.daemon import inbox
 
-    if not path.exists():
-        return False, f"{path.name} disappeared before it could be read"
+    name, folder = display_name(path.name), ctx.paths.inbox
+    problem = inbox.link_problem(path, folder)
+    if problem:
+        inbox.move_failed(path, folder, f"{name} {problem}")
+        return InboxResult("failed", problem, name)
+    taken = inbox.take(path)
+    if taken is None:
+        return InboxResult("gone", "disappeared before it could be read", name)
     try:
         report = import_paths(ctx, [path])
     except Pv2SimklError as exc:  # the store, not the file: leave the file for the next try
-        return False, str(exc)
+        return InboxResult("kept", str(exc), name)
+    changed = InboxResult("changed", "was written to while it was read; read again once it "
+                          "holds still", name)  # fmt: skip
+    if not inbox.unchanged(path, taken):
+        return changed
     if report.failures:
-        reason = "; ".join(_plain(exc, str(path)) for _, exc in report.failures)
-        inbox.move_failed(path, ctx.paths.inbox, reason)
-        return False, reason
-    inbox.move_processed(path, ctx.paths.inbox)
-    added = report.added
-    return True, f"{path.name}: {added} new events"
+        reason = "; ".join(_plain(exc, display_name(path)) for _, exc in report.failures)
+        moved = inbox.move_failed(path, folder, reason, taken)
+        return changed if moved is None else InboxResult("failed", reason, name)
+    if inbox.move_processed(path, folder, taken) is None:
+        return changed
+    return InboxResult("processed", f"{report.added} new events", name)
+
+
+@dataclass
+class InboxResult:
+    """What became of one inbox file: ``processed`` or ``failed`` (moved aside), ``changed``
+    (written to after it was taken: taken again once it holds still), ``gone``, or ``kept``
+    (the store could not take it; tried again later). ``name`` is printable."""
+
+    outcome: str
+    message: str
+    name: str
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "processed"
 
 
 def _plain(exc: Exception, name: str) -> str:
@@ -496,11 +531,14 @@ def can_fetch(ctx: Context) -> bool:
     return bool((amazon.email and amazon.password) or cookies.exists())
 
 
-def sync(ctx: Context, *, kind: str = "sync", settle: float | None = None) -> SyncReport:
+def sync(
+    ctx: Context, *, kind: str = "sync", settle: float | None = None, settler: Settler | None = None
+) -> SyncReport:
     """One cycle: fetch (when possible), the inbox, enrich, export. Each step's failure is
-    recorded and the next step still runs; nothing already stored is lost."""
-    from pv2simkl.daemon import inbox
+    recorded and the next step still runs; nothing already stored is lost.
 
+    ``settle`` overrides the settle time; the daemon passes its own ``settler`` (see
+    :func:`sync_inbox`)."""
     report = SyncReport()
     run = ctx.store.start_run(kind)
     before = ctx.store.counts()["events"]
@@ -512,16 +550,7 @@ def sync(ctx: Context, *, kind: str = "sync", settle: float | None = None) -> Sy
             report.fetched = fetched.added
         except Pv2SimklError as exc:
             report.errors.append(f"fetch: {exc}")
-    wait = daemon.settle_seconds if settle is None else settle
-    for path in inbox.waiting(ctx.paths.inbox):
-        if wait and not inbox.settled(path, wait):
-            continue
-        ok, message = import_inbox_file(ctx, path)
-        if ok:
-            report.inbox_ok += 1
-        else:
-            report.inbox_failed += 1
-            report.errors.append(f"inbox: {path.name}: {message}")
+    sync_inbox(ctx, report, settle=settle, settler=settler)
     if daemon.enrich:
         try:
             enriched = enrich(ctx)
@@ -536,6 +565,47 @@ def sync(ctx: Context, *, kind: str = "sync", settle: float | None = None) -> Sy
     report.new_events = ctx.store.counts()["events"] - before
     ctx.store.finish_run(run, "error" if report.errors else "ok", report.summary())
     return report
+
+
+INBOX_PATIENCE = 5  # settle times a lone `sync` waits for a file that is still written
+
+
+def sync_inbox(
+    ctx: Context, report: SyncReport, *, settle: float | None = None,
+    settler: Settler | None = None, patience: float | None = None,
+) -> None:  # fmt: skip
+    """The inbox step of a sync: every file that held still for the settle time is imported.
+
+    With the daemon's ``settler`` nothing waits (``patience`` 0): the files it has seen
+    hold still are taken, and the others are left to it (it watches them from now on).
+    Alone (``pv2simkl sync``), the step watches the files itself, waits up to
+    :data:`INBOX_PATIENCE` settle times for those still being written, and leaves any that
+    never held still for the next sync.
+    """
+    from pv2simkl.daemon import inbox
+
+    seconds = ctx.settings.daemon.settle_seconds if settle is None else settle
+    if patience is None:
+        patience = 0.0 if settler is not None else seconds * INBOX_PATIENCE
+    watcher = settler if settler is not None else inbox.Settler(seconds)
+    files = inbox.waiting(ctx.paths.inbox)
+    ready = watcher.settle(files, patience)
+    for path in ready:
+        result = import_inbox_file(ctx, path)
+        if result.outcome == "changed":
+            watcher.again(path)
+        else:
+            watcher.forget(path)
+        if result.ok:
+            report.inbox_ok += 1
+        elif result.outcome in ("failed", "kept"):
+            if result.outcome == "failed":
+                report.inbox_failed += 1
+            report.errors.append(f"inbox: {result.name}: {result.message}")
+        else:
+            log.info("inbox: %s %s", result.name, result.message)
+    if patience and (left := len(files) - len(ready)):
+        log.info("inbox: %d file(s) still being written are left for the next sync", left)
 
 
 def status(ctx: Context) -> dict:

@@ -1,10 +1,16 @@
 """``pv2simkl daemon``: the scheduler and the inbox watcher driving one owner thread.
 
-Everything that holds state (the store, the HTTP clients, the Amazon session) lives on
+Everything that holds state (the store, the HTTP clients, the Amazon session, the
+:class:`~pv2simkl.daemon.inbox.Settler` that knows which inbox files hold still) lives on
 the thread that calls :func:`run`; the scheduler and the watcher only put work on a
 queue. One daemon at a time (a lock file). SIGTERM and SIGINT finish the current step
 and end with exit code 0. Bad input never ends the daemon: a file that cannot be read
 goes to ``failed/``, and any other error of a step is logged and the loop goes on.
+
+Every way a file reaches the daemon (the watcher, the start-up scan, a rescan, the
+scheduled sync) goes through the one settler: a file is imported only once its size and
+mtime held still for ``[daemon] settle_seconds``, and one written to after it was taken is
+watched again until it holds still once more.
 """
 
 from __future__ import annotations
@@ -27,9 +33,12 @@ from pv2simkl import pipeline
 from pv2simkl.config import private_dir
 from pv2simkl.daemon import inbox, scheduler, watcher
 from pv2simkl.errors import Pv2SimklError
+from pv2simkl.importers import display_name
 
 log = logging.getLogger(__name__)
 SYNC = "sync"
+POLL_SECONDS = 0.1  # least wait between two looks at a file that is settling
+RESCAN_SECONDS = 60.0  # the inbox is listed again this often, in case an event was missed
 
 
 class AlreadyRunning(Pv2SimklError):
@@ -95,14 +104,21 @@ def setup_logging(log_dir: Path) -> None:
 
 
 class Daemon:
-    """The loop; ``stop()`` (or a signal) ends it after the current step."""
+    """The loop; ``stop()`` (or a signal) ends it after the current step.
 
-    def __init__(self, ctx: pipeline.Context, *, clock: Callable[[], float] = time.monotonic):
+    ``clock`` and ``sleep`` drive the inbox's settle times (tests pass a fake clock).
+    """
+
+    def __init__(
+        self, ctx: pipeline.Context, *, clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:  # fmt: skip
         self.ctx = ctx
         self.work: queue.Queue[str | Path] = queue.Queue()
         self.stopping = threading.Event()
         self.clock = clock
-        self.pending: dict[Path, float] = {}  # path → when it was last seen changing
+        self.settler = inbox.Settler(ctx.settings.daemon.settle_seconds, clock=clock, sleep=sleep)
+        self.last_scan = clock()
         self.sched = None
         self.observer = None
 
@@ -130,8 +146,7 @@ class Daemon:
             self.sched = scheduler.build(settings, lambda: self.work.put(SYNC))
             self.sched.start()
             self.observer = watcher.watch(paths.inbox, self.work.put)
-            for path in inbox.waiting(paths.inbox):  # files that came while we were down
-                self.work.put(path)
+            self.scan()  # files that came while we were down
             if settings.run_at_start:
                 self.work.put(SYNC)
             self._state()
@@ -149,47 +164,63 @@ class Daemon:
             log.info("daemon stopped")
         return 0
 
-    def _loop(self) -> None:
-        settle = self.ctx.settings.daemon.settle_seconds
-        while not self.stopping.is_set():
-            timeout = 0.5 if self.pending else None
-            try:
-                item = self.work.get(timeout=timeout)
-            except queue.Empty:
-                item = None
-            if self.stopping.is_set():
-                break
-            if isinstance(item, Path):
-                self.pending[item] = self.clock()
-            elif item == SYNC:
-                self._step("sync", lambda: self._sync())
-            self._files_ready(settle)
+    def scan(self) -> None:
+        """Watch every file waiting in the inbox (the start-up scan, and a rescan now and
+        then in case the watcher missed an event)."""
+        self.last_scan = self.clock()
+        for path in inbox.waiting(self.ctx.paths.inbox):
+            if path not in self.settler.watching:
+                self.settler.look(path)
 
-    def _files_ready(self, settle: float) -> None:
-        """Import every queued file whose size has held for ``settle`` seconds."""
-        now = self.clock()
-        for path, seen in list(self.pending.items()):
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            self.step(self._next_item())
+
+    def _next_item(self) -> str | Path | None:
+        due = self.settler.due_in()
+        timeout = RESCAN_SECONDS if due is None else min(max(due, POLL_SECONDS), RESCAN_SECONDS)
+        try:
+            return self.work.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def step(self, item: str | Path | None) -> None:
+        """One turn of the loop: a queued path is watched (again), a sync runs, and every
+        watched file that now holds still is imported."""
+        if self.stopping.is_set():
+            return
+        if isinstance(item, Path):
+            self.settler.look(item)  # a write starts its settle time anew
+        elif item == SYNC:
+            self._step("sync", self._sync)
+        if self.clock() - self.last_scan >= RESCAN_SECONDS:
+            self.scan()
+        self.files_ready()
+
+    def files_ready(self) -> None:
+        """Import every watched file whose size and mtime held still for the settle time."""
+        for path in self.settler.pending():
             if self.stopping.is_set():
                 return
-            if not path.exists():
-                self.pending.pop(path, None)
-                continue
-            if now - seen < settle:
-                continue
-            if not inbox.settled(path, min(settle, 1.0)):
-                self.pending[path] = self.clock()
-                continue
-            self.pending.pop(path, None)
-            self._step(f"inbox {path.name}", lambda p=path: self._file(p))
+            if self.settler.look(path):
+                self._step(f"inbox {display_name(path.name)}", lambda p=path: self._file(p))
 
     def _file(self, path: Path) -> None:
-        ok, message = pipeline.import_inbox_file(self.ctx, path)
-        log.info("inbox: %s", message)
-        if ok:
+        try:
+            result = pipeline.import_inbox_file(self.ctx, path)
+        except Exception:
+            self.settler.forget(path)  # a bug, not a file still written: no retry loop
+            raise
+        if result.outcome == "changed":
+            self.settler.again(path)
+        else:
+            self.settler.forget(path)
+        log.info("inbox: %s: %s", result.name, result.message)
+        if result.ok:
             pipeline.export(self.ctx)
 
     def _sync(self) -> None:
-        report = pipeline.sync(self.ctx, kind="scheduled", settle=0)
+        report = pipeline.sync(self.ctx, kind="scheduled", settler=self.settler)
         log.info("sync: %s", json.dumps(report.summary(), ensure_ascii=False))
         self._state()
 

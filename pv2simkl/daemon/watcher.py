@@ -1,13 +1,18 @@
-"""The inbox watcher (watchdog): every finished file dropped in the folder is queued.
+"""The inbox watcher (watchdog): every file created, written, closed or moved into the
+folder is queued.
 
 Handlers run on watchdog's thread and only enqueue a path; the daemon's owner thread
-waits for the size to settle and imports. "Save page as" writes a temporary name and
-renames it at the end, so moves are judged by their destination; nothing is ignored by
-pattern (an ignored temp name would swallow the final rename, watchdog#538).
+watches it until its size and mtime hold still (``inbox.Settler``) and imports. Each write
+queues the file again, which starts its settle time anew. "Save page as" writes a
+temporary name and renames it at the end, so moves are judged by their destination;
+nothing is ignored by pattern (an ignored temp name would swallow the final rename,
+watchdog#538). Paths are kept as the bytes the file system gave (``os.fsdecode``), so a
+name that is not UTF-8 is queued like any other.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,14 +23,15 @@ from pv2simkl.daemon.inbox import is_candidate
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, inbox: Path, enqueue: Callable[[Path], None]):
+    def __init__(self, inbox: Path, enqueue: Callable[[Path], None], given: Path):
         self.inbox = inbox
+        self.given = given  # the inbox as configured: queued paths match the start-up scan's
         self.enqueue = enqueue
 
     def _offer(self, raw: str | bytes) -> None:
-        path = Path(raw.decode() if isinstance(raw, bytes) else raw)
+        path = Path(os.fsdecode(raw))
         if path.parent == self.inbox and is_candidate(path):
-            self.enqueue(path)
+            self.enqueue(self.given / path.name)
 
     def on_created(self, event: FileSystemEvent) -> None:
         if not event.is_directory:
@@ -47,6 +53,7 @@ def watch(inbox: Path, enqueue: Callable[[Path], None]) -> Observer:
     """A started observer on ``inbox`` (not recursive: processed/ and failed/ live inside)."""
     inbox.mkdir(parents=True, exist_ok=True)
     observer = Observer()
-    observer.schedule(_Handler(inbox.resolve(), enqueue), str(inbox), recursive=False)
+    handler = _Handler(inbox.resolve(), enqueue, inbox)
+    observer.schedule(handler, os.fspath(inbox.resolve()), recursive=False)
     observer.start()
     return observer

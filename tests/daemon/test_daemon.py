@@ -106,3 +106,56 @@ def test_daemon_processes_drops_survives_bad_input_and_stops_on_sigterm(
     assert proc.wait(timeout=30) == 0
     log = (tmp_path / "data" / "state" / "log" / "pv2simkl.log").read_text()
     assert "daemon stopped" in log
+
+
+def stored_events(tmp_path: Path, folder: str, paths: list[Path] | None = None) -> int:
+    """The events in the store under ``tmp_path / folder`` (after importing ``paths``)."""
+    settings = load_settings(env={**env(tmp_path), "PV2SIMKL_DATA_DIR": str(tmp_path / folder)})
+    ctx = pipeline.Context.create(settings)
+    try:
+        if paths:
+            pipeline.import_paths(ctx, paths)
+        return ctx.store.counts()["events"]
+    finally:
+        ctx.close()
+
+
+def test_regression_daemon_takes_files_written_slowly_only_when_whole(
+    daemon, tmp_path: Path
+) -> None:
+    """Before, a file copied in slowly could be moved to processed/ half written (the writer
+    then finished it there) or to failed/ as truncated. Here three files are written under
+    their final names in chunks, each pause shorter than the settle time."""
+    proc, inbox = daemon
+    assert wait_for(lambda: (inbox / "processed" / "early.csv").exists()), "startup scan"
+    files = {
+        "slow-page.html": (SAMPLES / "fr-FR" / "saved-page-expanded.html").read_bytes(),
+        "slow-export.csv": (SAMPLES / "de-DE" / "console-v3.csv").read_bytes(),
+        "slow-reply.json": (SAMPLES / "en-GB" / "api" / "page-0002.json").read_bytes(),
+    }
+    handles = {name: open(inbox / name, "wb") for name in files}  # noqa: SIM115
+    try:
+        for step in range(8):
+            for name, data in files.items():
+                size = -(-len(data) // 8)
+                handles[name].write(data[step * size : (step + 1) * size])
+                handles[name].flush()
+            time.sleep(0.05)  # pacing the writer, well under the 0.3 s settle time
+    finally:
+        for handle in handles.values():
+            handle.close()
+    done = inbox / "processed"
+    assert wait_for(lambda: all((done / name).exists() for name in files)), "slow files"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert not (inbox / "failed").exists()
+    assert all((done / name).read_bytes() == data for name, data in files.items())
+    sequential = tmp_path / "sequential"
+    sequential.mkdir()
+    (sequential / "early.csv").write_bytes((SAMPLES / "en-GB" / "console.csv").read_bytes())
+    for name, data in files.items():
+        (sequential / name).write_bytes(data)
+    want = stored_events(
+        tmp_path, "seq", [sequential / "early.csv", *(sequential / n for n in files)]
+    )
+    assert stored_events(tmp_path, "data") == want > 0
