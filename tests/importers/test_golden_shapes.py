@@ -34,6 +34,7 @@ def test_export_a_real_shapes_at_size(golden: GoldenCheck, tmp_path: Path, n: in
     golden([tmp_path / "export-a"], tmp_path / "export-a.expected.jsonl")
 
 
+@pytest.mark.slow
 def test_export_a_real_shapes_at_20000_events(golden: GoldenCheck, tmp_path: Path) -> None:
     history = g.build_history(21, 20_000, "en-GB")
     g.write_export_a(history, tmp_path / "export-a")

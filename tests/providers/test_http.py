@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from pv2simkl.providers.http import (
     Unauthorized,
     Unavailable,
     parse_limits,
+    tls_context,
 )
 from pv2simkl.store import Store
 from tests.fake_clock import FakeClock
@@ -261,3 +263,10 @@ def test_redirect_is_not_followed(httpserver: HTTPServer) -> None:
     )
     r = client(httpserver).get("/redirect", {"imdb": "tt0068646"}, ok=(301,), cache=False)
     assert r.status == 301 and r.headers["Location"].endswith("/53536/the-godfather")
+
+
+def test_every_client_shares_one_tls_context_that_verifies() -> None:
+    # Loading the CA bundle costs tens of milliseconds; a sync builds a client per provider.
+    context = tls_context()
+    assert context is tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
