@@ -13,6 +13,7 @@ reached through ``executable_path``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import time
@@ -118,6 +119,8 @@ def login(
 
     Returns the number of cookies saved.
     """
+    if not math.isfinite(timeout) or timeout <= 0:  # NaN or inf would wait for ever
+        raise BrowserError(f"The sign-in timeout must be a number of seconds, not {timeout}.")
     reached = done or (lambda url: "watch-history" in url and "signin" not in url)
     sync_playwright = _playwright()
     with sync_playwright() as p:
