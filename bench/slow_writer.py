@@ -66,6 +66,10 @@ def pick_files(count: int, rng: random.Random) -> list[tuple[str, bytes]]:
     return [(f"{i:03d}-{label}", data) for i, (label, data) in enumerate(found[:count])]
 
 
+def listing(folder: Path) -> list[Path]:
+    return list(folder.iterdir()) if folder.is_dir() else []
+
+
 def writer(path: Path, data: bytes, rng: random.Random, settle: float, log: dict) -> None:
     """Write ``data`` to ``path`` in chunks over 2 to 5 seconds, each pause < settle."""
     pieces = rng.randint(5, 15)
@@ -179,10 +183,8 @@ def run(files: int, settle: float, spread: float, seed: int, *, verbose: bool = 
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
-    processed = {p.name: p for p in (inbox / "processed").iterdir()} if (
-        inbox / "processed").is_dir() else {}  # fmt: skip
-    failed = sorted(p.name for p in (inbox / "failed").iterdir()
-                    if not p.name.endswith(".error.txt")) if (inbox / "failed").is_dir() else []  # fmt: skip
+    processed = {p.name: p for p in listing(inbox / "processed")}
+    failed = sorted(p.name for p in listing(inbox / "failed") if not p.name.endswith(".txt"))
     left = sorted(p.name for p in inbox.iterdir() if p.is_file())
     intact = sum(
         1 for name, data in chosen if name in processed and processed[name].read_bytes() == data
