@@ -596,47 +596,6 @@ def sync_inbox(
             watcher.again(path)
         else:
             watcher.forget(path)
-        if result.ok:
-            report.inbox_ok += 1
-        elif result.outcome in ("failed", "kept"):
-            if result.outcome == "failed":
-                report.inbox_failed += 1
-            report.errors.append(f"inbox: {result.name}: {result.message}")
-        else:
-            log.info("inbox: %s %s", result.name, result.message)
-    if patience and (left := len(files) - len(ready)):
-        log.info("inbox: %d file(s) still being written are left for the next sync", left)
-
-
-INBOX_PATIENCE = 5  # settle times a lone `sync` waits for a file that is still written
-
-
-def sync_inbox(
-    ctx: Context, report: SyncReport, *, settle: float | None = None,
-    settler: Settler | None = None, patience: float | None = None,
-) -> None:  # fmt: skip
-    """The inbox step of a sync: every file that held still for the settle time is imported.
-
-    With the daemon's ``settler`` nothing waits (``patience`` 0): the files it has seen
-    hold still are taken, and the others are left to it (it watches them from now on).
-    Alone (``pv2simkl sync``), the step watches the files itself, waits up to
-    :data:`INBOX_PATIENCE` settle times for those still being written, and leaves any that
-    never held still for the next sync.
-    """
-    from pv2simkl.daemon import inbox
-
-    seconds = ctx.settings.daemon.settle_seconds if settle is None else settle
-    if patience is None:
-        patience = 0.0 if settler is not None else seconds * INBOX_PATIENCE
-    watcher = settler if settler is not None else inbox.Settler(seconds)
-    files = inbox.waiting(ctx.paths.inbox)
-    ready = watcher.settle(files, patience)
-    for path in ready:
-        result = import_inbox_file(ctx, path)
-        if result.outcome == "changed":
-            watcher.again(path)
-        else:
-            watcher.forget(path)
         log.info("inbox: %s: %s", result.name, result.message)
         if result.ok:
             report.inbox_ok += 1
