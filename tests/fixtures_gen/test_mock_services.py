@@ -677,26 +677,28 @@ def test_latency_is_honoured_and_concurrent(catalog: Catalog) -> None:
     svc = MockServices(catalog, latency=30.0, enforce_limits=False)
     url = f"{svc.base_urls['imdbapi']}/titles/tt0068646"
     outcomes: list[int | str] = []
+    limits = httpx.Limits(max_connections=50)
+    with httpx.Client(timeout=60, limits=limits) as http:
 
-    def call() -> None:
+        def call() -> None:
+            try:
+                outcomes.append(http.get(url).status_code)
+            except httpx.HTTPError:
+                outcomes.append("cut")
+
+        callers = [threading.Thread(target=call) for _ in range(40)]
         try:
-            outcomes.append(httpx.get(url, timeout=60).status_code)
-        except httpx.HTTPError:
-            outcomes.append("cut")
-
-    callers = [threading.Thread(target=call) for _ in range(40)]
-    try:
-        with pytest.raises(httpx.ReadTimeout):  # nothing comes back before the latency
-            httpx.get(url, timeout=0.5)
+            with pytest.raises(httpx.ReadTimeout):  # nothing comes back before the latency
+                http.get(url, timeout=0.5)
+            for caller in callers:
+                caller.start()
+            # Every request waits out its latency inside the server at the same time: a
+            # server that answered one at a time would hold one, never 41.
+            assert wait_for(lambda: svc._inflight == 41)
+        finally:
+            svc.close()  # wakes the waiting handlers
         for caller in callers:
-            caller.start()
-        # Every request waits out its latency inside the server at the same time: a server
-        # that answered one at a time would hold one, never 41.
-        assert wait_for(lambda: svc._inflight == 41)
-    finally:
-        svc.close()  # wakes the waiting handlers
-    for caller in callers:
-        caller.join(timeout=25)
+            caller.join(timeout=25)
     assert len(outcomes) == 40
 
 
