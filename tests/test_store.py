@@ -70,8 +70,8 @@ def test_rewatch_on_another_day_is_new(store: Store) -> None:
     assert add(store, [ep(1), ep(11), movie(1), movie(2)]) == (4, 0)
 
 
-def test_same_day_twice_is_one_watch(store: Store) -> None:
-    assert add(store, [ep(1, 9), ep(1, 22), movie(1), movie(1)]) == (2, 0)
+def test_same_evening_twice_is_one_watch(store: Store) -> None:
+    assert add(store, [ep(1, 9), ep(1, 20), movie(1), movie(1)]) == (2, 0)
 
 
 def test_export_row_matches_page_event_by_episode_title_and_fills_nothing_twice(
@@ -155,7 +155,9 @@ def test_not_a_database_is_a_store_error(tmp_path: Path) -> None:
 
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot be opened"):
+    with pytest.raises(
+        StoreError, match="cannot be opened: it is damaged.*store check.*store restore"
+    ):
         Store(bad)
 
 

@@ -1,0 +1,185 @@
+"""The store's schema, through named migrations (``sqlite_utils.Migrations``).
+
+A pending migration runs in one ``BEGIN IMMEDIATE`` transaction, so two processes opening
+an old store at once migrate it once; the file is copied beside itself first
+(``<store>.before-<migration>.bak``, SQLite's backup API) and can be restored from there.
+Migration names are kept forever: a store records which it has seen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlite_utils.db import Database
+from sqlite_utils.migrations import Migrations
+
+from pv2simkl.store import connection
+
+migrations = Migrations("pv2simkl")
+
+# One observation of one episode or movie is stored once: no two rows of a work share the
+# instant and every identifying field. Writers find matches by the identity rule inside
+# their write transaction; this key is what the database itself refuses.
+WATCH_KEY = (
+    "work_id, watched_at, coalesce(season, -1), coalesce(episode, -1),"
+    " coalesce(episode_title, ''), coalesce(gti, '')"
+)
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Works, events, imports and export batches."""
+    db["works"].create(
+        {
+            "id": int,
+            "key": str,
+            "kind": str,
+            "title": str,
+            "year": int,
+            "media_type": str,
+            "simkl_id": int,
+            "tvdb_id": int,
+            "tmdb_id": int,
+            "imdb_id": str,
+            "mal_id": int,
+            "show_status": str,
+            "match_score": float,
+            "match_provider": str,
+            "pinned": int,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"key", "kind", "title"},
+    )
+    db["works"].create_index(["key"], unique=True)
+    db["imports"].create(
+        {
+            "id": int,
+            "path": str,
+            "sha256": str,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "events_seen": int,
+            "events_added": int,
+            "events_updated": int,
+            "message": str,
+        },
+        pk="id",
+    )
+    db["imports"].create_index(["sha256"])
+    db["export_batches"].create(
+        {
+            "id": int,
+            "created_at": str,
+            "finished_at": str,
+            "status": str,
+            "all_history": int,
+            "export_dir": str,
+            "files": str,
+            "rows": int,
+        },
+        pk="id",
+    )
+    db["events"].create(
+        {
+            "id": int,
+            "work_id": int,
+            "kind": str,
+            "season": int,
+            "episode": int,
+            "episode_title": str,
+            "watched_at": str,
+            "day": int,
+            "precision": str,
+            "source": str,
+            "source_ref": str,
+            "gti": str,
+            "locale": str,
+            "import_id": int,
+            "batch_id": int,
+            "added_at": str,
+        },
+        pk="id",
+        not_null={"work_id", "kind", "watched_at", "day", "precision", "source"},
+        foreign_keys=[
+            ("work_id", "works", "id"),
+            ("import_id", "imports", "id"),
+            ("batch_id", "export_batches", "id"),
+        ],
+    )
+    db["events"].create_index(["work_id", "day"])
+    db["events"].create_index(["batch_id"])
+
+
+@migrations()
+def m002_metadata(db: Database) -> None:
+    """The providers' response cache and the match state of each work."""
+    db["http_cache"].create(
+        {"key": str, "provider": str, "body": str, "fetched_at": float, "expires_at": float},
+        pk="key",
+    )
+    db["works"].add_column("match_status", str)  # matched | unmatched | pinned
+    db["works"].add_column("candidates", str)  # JSON: best candidates of an unmatched work
+    db["works"].add_column("resolved_at", str)
+    db["works"].add_column("language", str)  # locale of the pages it came from
+
+
+@migrations()
+def m003_runs(db: Database) -> None:
+    """Sync runs, for `pv2simkl status` and the daemon."""
+    db["runs"].create(
+        {"id": int, "kind": str, "started_at": str, "finished_at": str, "status": str,
+         "summary": str},
+        pk="id",
+    )  # fmt: skip
+
+
+@migrations()
+def m004_watchlist(db: Database) -> None:
+    """Titles on the Prime Video watchlist (data export); unwatched ones export as plan to watch."""
+    db["watchlist"].create(
+        {"work_id": int, "added_at": str, "import_id": int, "batch_id": int},
+        pk="work_id",
+        foreign_keys=[
+            ("work_id", "works", "id"),
+            ("import_id", "imports", "id"),
+            ("batch_id", "export_batches", "id"),
+        ],
+    )
+    db["imports"].add_column("watchlist_added", int)
+
+
+@migrations()
+def m005_identity_by_instant(db: Database) -> None:
+    """Identity by instant, enforced by the database.
+
+    The events already stored are read again through today's rule, in the order they
+    were stored, as one sequential import would: watches split by the old UTC-day rule
+    (ten minutes apart across 00:00 UTC) and duplicates two processes stored at once
+    become one event, filled in from the others. Then the watch key (one row per
+    observation) replaces the (work, UTC day) index: its leading (work, instant) columns
+    serve the lookups of the rule.
+    """
+    from pv2simkl.store.events import replay_identity
+
+    replay_identity(db)
+    db.execute("DROP INDEX IF EXISTS idx_events_work_id_day")
+    db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS events_watch ON events ({WATCH_KEY})")
+
+
+def migrate(db: Database, path: Path) -> None:
+    """Apply pending migrations, once whatever the number of processes opening the store;
+    an existing store is copied beside itself first."""
+    pending = migrations.pending(db)
+    if not pending:
+        return
+    if db["works"].exists():
+        connection.backup(db, path.with_name(f"{path.name}.before-{pending[0].name}.bak"))
+
+    def apply() -> None:
+        if migrations.pending(db):  # another process may have migrated meanwhile
+            migrations.apply(db)
+
+    connection.write(db, apply)
