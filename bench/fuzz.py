@@ -39,7 +39,9 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from random import Random
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "fixtures" / "samples"
@@ -504,6 +506,39 @@ def subprocess_check(case: dict) -> dict:
             "net": NET_MARK in stderr}  # fmt: skip
 
 
+def refusal_seconds(data: bytes) -> float:
+    """How long ``parse_data`` takes to refuse ``data`` here (the CLI's own time, without
+    the interpreter's start and the store)."""
+    from pv2simkl.errors import ParseError
+    from pv2simkl.importers import parse_data
+
+    begin = time.perf_counter()
+    with contextlib.suppress(ParseError):
+        parse_data(data, "bomb.zip")
+    return round(time.perf_counter() - begin, 3)
+
+
+def bombs() -> list[dict]:
+    """The 4 MB ZIP that expands to 4 GB, its header honest and lying, each through
+    ``python -m pv2simkl import`` in its own process: exit code, wall time, peak RSS."""
+    folder = OUT / "bombs"
+    folder.mkdir(parents=True, exist_ok=True)
+    shapes = {"honest header (4,000 MiB)": zip_bomb(4000),
+              "header claims 100 MiB": zip_bomb(4000, claimed=100 << 20),
+              "header claims 100 bytes": zip_bomb(4000, claimed=100)}  # fmt: skip
+    out = []
+    for index, (label, data) in enumerate(shapes.items()):
+        path = folder / f"bomb-{index}.zip"
+        path.write_bytes(data)
+        measured = subprocess_check({"id": f"bomb-{index}", "path": str(path)})
+        measured["refused_in_s"] = refusal_seconds(data)
+        kept = ("code", "seconds", "rss_mb", "refused_in_s")
+        figures = {k: round(v, 3) if isinstance(v, float) else v
+                   for k, v in measured.items() if k in kept}  # fmt: skip
+        out.append({"bomb": label, "zip_mb": round(len(data) / 1e6, 1), **figures})
+    return out
+
+
 def summary(results: list[dict], checks: list[dict], wall: float, peak: float) -> dict:
     crashes = [r for r in results if r.get("code") == 1 or r.get("unexpected") or r.get("net")]
     hangs = [r for r in results if r.get("code") is None]
@@ -568,14 +603,17 @@ def main() -> None:
     items = cases(args.per_format, args.seed)
     print(f"{len(items)} inputs written; importing …", file=sys.stderr, flush=True)
     results = run_all(items, args.workers)
-    checks = [subprocess_check(c) for c in pick_checks(results, args.check, random.Random(1))]
+    with ThreadPoolExecutor(args.workers) as pool:
+        checks = list(pool.map(subprocess_check, pick_checks(results, args.check, Random(1))))
     report = summary(results, checks, time.monotonic() - begin, run_all.peak)  # type: ignore[attr-defined]
+    report["bombs"] = bombs()
     (OUT / "results.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=True) + "\n" for r in results), encoding="utf-8"
     )
     print(json.dumps(report, indent=2, ensure_ascii=True))
     ok = not report["crashes_exit_1"] and not report["hangs_over_30s"]
     ok = ok and report["peak_rss_mb_worker"] <= 300 and report["subprocess_peak_rss_mb"] <= 300
+    ok = ok and all(b["code"] == 4 and b["rss_mb"] < 200 for b in report["bombs"])
     raise SystemExit(0 if ok and not report["subprocess_disagreeing"] else 1)
 
 
