@@ -3,10 +3,12 @@
 Whether an event is already stored is the identity rule's to say (:mod:`pv2simkl.identity`);
 this module asks it inside the write transaction. The transaction starts with
 ``BEGIN IMMEDIATE``, so from the first lookup to the commit no other process can write:
-what it reads of the store is the store. A :class:`Unit` holds, for one transaction only,
-the works it touched and their events as read from SQLite (plus its own writes), so a
-20,000-event file costs one query per work, not per event; it is dropped at the commit,
-so nothing read in one transaction is trusted in the next.
+what it reads of the store is the store. A :class:`Unit` holds the works an import touched
+and their events as read from SQLite inside that transaction (plus its own writes), so a
+20,000-event file costs a few queries, not one per event. The next import of the same
+connection reuses it only when SQLite says nobody else wrote in between (``PRAGMA
+data_version``, read after the lock is taken): a CLI import while the daemon holds the
+store open makes the daemon read the store afresh, never trust what it knew before.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class Known:
 
 
 def _known(row: tuple, work: str) -> Known:
-    """A stored event from a row of ``SELECT {_KNOWN}`` (the identity lookups' hot path:
+    """A stored event from a row of the ``_KNOWN`` columns (the identity lookups' hot path:
     a large file reads thousands of these, so no dict and no general ISO parser)."""
     eid, kind, season, episode, episode_title, watched_at, precision, gti, batch_id = row
     at = datetime.fromisoformat(watched_at)  # always iso_utc's form, ending in Z
@@ -88,9 +90,9 @@ def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
 
 
 class Unit:
-    """What one write transaction knows: works by key, and the events of each work it
+    """What a write transaction knows: works by key, and the events of each work it
     touched (read from SQLite on first use, then kept up to date with its own writes),
-    bucketed by UTC day. Valid only inside that transaction."""
+    bucketed by UTC day. Valid while no other connection writes (see ``Events``)."""
 
     def __init__(self, db: Database):
         self.db = db
