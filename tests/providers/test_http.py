@@ -11,7 +11,7 @@ import logging
 import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -235,6 +235,22 @@ def test_cache_serves_the_second_call_and_keys_stay_out(httpserver: HTTPServer, 
     assert len(httpserver.log) == 2 and c.stats.cache_hits == 2
     rows = cache._conn.execute("SELECT key, body FROM http_cache").fetchall()
     assert rows and not any("SECRET-123" in k + b for k, b in rows)
+
+
+def test_not_found_is_cached_three_days_an_answer_two_weeks(httpserver: HTTPServer, cache):
+    httpserver.expect_request("/missing").respond_with_data("", status=404)
+    httpserver.expect_request("/search").respond_with_json([{"id": 1}])
+    c = client(httpserver, cache=cache)
+    with time_machine.travel(datetime(2026, 1, 1, 12, tzinfo=UTC), tick=False) as traveller:
+        assert c.get("/missing") is None and c.get("/search", {"q": "Dune"}) is not None
+        traveller.shift(timedelta(days=2, hours=23))
+        assert c.get("/missing") is None and c.get("/search", {"q": "Dune"}) is not None
+        assert len(httpserver.log) == 2  # both still cached
+        traveller.shift(timedelta(hours=2))
+        assert c.get("/missing") is None and len(httpserver.log) == 3  # asked again
+        traveller.shift(timedelta(days=11))
+        c.get("/search", {"q": "Dune"})
+        assert len(httpserver.log) == 4  # fourteen days on: asked again
 
 
 def test_offline_sends_nothing(httpserver: HTTPServer, cache) -> None:
