@@ -8,13 +8,24 @@ once, with its latest episode, and the store must pass ``PRAGMA integrity_check`
 
     python bench/crash.py [--kills 60] [--n 3000] [--seed 3]
 
-``tests/daemon/test_crash.py`` runs the same check with fewer kills.
+``--export-kills N`` aims at the export's part files instead: the history is imported
+once, then `pv2simkl export` (many small parts) is killed N times at random instants of
+its part writing and renaming. After every run, each final-named part seen so far must
+still be there, byte for byte (an uploader may have sent it: it is never deleted or
+rewritten), and the clean run at the end leaves every work exported exactly once.
+
+    python bench/crash.py --export-kills 60 [--n 3000] [--max-rows 10] [--code DIR]
+
+``--code DIR`` runs the pv2simkl of another checkout (to measure the code before).
+``tests/daemon/test_crash.py`` runs both checks with fewer kills.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import hashlib
 import json
 import os
 import random
@@ -64,12 +75,12 @@ def prepare(folder: Path, seed: int, n: int) -> tuple[Path, dict[tuple[str, str]
     return inbox, want
 
 
-def env(folder: Path) -> dict[str, str]:
+def env(folder: Path, max_rows: int = 150) -> dict[str, str]:
     return {
         **os.environ, "PV2SIMKL_DATA_DIR": str(folder / "data"),
         "PV2SIMKL_INBOX": str(folder / "inbox"), "PV2SIMKL_OFFLINE": "1",
         "PV2SIMKL_DAEMON_SETTLE_SECONDS": "0", "PV2SIMKL_DAEMON_FETCH": "0",
-        "PV2SIMKL_DAEMON_ENRICH": "0", "PV2SIMKL_EXPORT_MAX_ROWS": "150",
+        "PV2SIMKL_DAEMON_ENRICH": "0", "PV2SIMKL_EXPORT_MAX_ROWS": str(max_rows),
         "PV2SIMKL_EXPORT_KEEP_FILES": "0", "PV2SIMKL_EXPORT_TIMEZONE": "UTC",
     }  # fmt: skip
 
@@ -187,13 +198,181 @@ def run(folder: Path, *, kills: int, n: int, seed: int, verbose: bool = True) ->
     return result
 
 
+# ---- the export's part files ----------------------------------------------------------
+
+
+def _cli(folder: Path, code: Path, max_rows: int, *args: str, stderr=subprocess.PIPE):
+    return subprocess.Popen(
+        [sys.executable, "-m", "pv2simkl", "-q", *args], env=env(folder, max_rows), cwd=code,
+        stdout=subprocess.DEVNULL, stderr=stderr,
+    )  # fmt: skip
+
+
+def imported(folder: Path, seed: int, n: int, code: Path) -> dict[tuple[str, str], str]:
+    """A store holding the whole generated history, nothing exported yet; the expected rows."""
+    inbox, want = prepare(folder, seed, n)
+    proc = _cli(folder, code, 150, "import", str(inbox))
+    _, err = proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        raise SystemExit(f"the import failed:\n{err.decode()}")
+    return want
+
+
+def _exports(folder: Path) -> Path:
+    return folder / "data" / "exports"
+
+
+def _files(folder: Path, pattern: str) -> set[tuple[str, int]]:
+    """(name, inode) of the files matching ``pattern`` in the export folder: a file made
+    anew under an old name is another file."""
+    out = _exports(folder)
+    found = set()
+    for path in out.glob(pattern) if out.is_dir() else []:
+        with contextlib.suppress(FileNotFoundError):  # renamed or removed meanwhile
+            found.add((path.name, path.stat().st_ino))
+    return found
+
+
+TEMPS, FINALS = ".simkl-*.tmp", "simkl-*.csv"
+
+
+def export_run(
+    folder: Path, code: Path, max_rows: int, kill: tuple[str, float] | None
+) -> dict:  # fmt: skip
+    """One `pv2simkl export`. With ``kill`` = (pattern, delay): SIGKILLed ``delay`` seconds
+    after the first new file matching ``pattern`` appears (a part's temporary file: the
+    writing began; a final name: the renaming began), unless it ends first."""
+    before = _files(folder, TEMPS) | _files(folder, FINALS)
+    log = folder / "export-stderr.log"  # a file, not a pipe: nobody reads while it runs
+    with open(log, "wb") as err:
+        proc = _cli(folder, code, max_rows, "export", stderr=err)
+    started = time.perf_counter()
+    first = first_part = None
+    while proc.poll() is None and time.perf_counter() - started < 600:
+        if first_part is None and _files(folder, TEMPS) - before:
+            first_part = time.perf_counter()
+        if kill is not None and first is None and _files(folder, kill[0]) - before:
+            first = time.perf_counter()
+        if first is not None and kill is not None and time.perf_counter() >= first + kill[1]:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.0005)
+    proc.wait(timeout=600)
+    end = time.perf_counter()
+    if kill is None and proc.returncode != 0:
+        raise SystemExit(f"the clean export failed:\n{log.read_text(errors='replace')}")
+    return {"killed": proc.returncode == -signal.SIGKILL,
+            "writing": (end - first_part) if first_part is not None else 0.0}  # fmt: skip
+
+
+def _finals(folder: Path) -> dict[str, tuple[str, int, int]]:
+    """Every final-named part in the export folder → (SHA-256, inode, mtime): a part deleted
+    and written again, even with the same bytes, is a new file to an uploader."""
+    out = _exports(folder)
+    found = {}
+    for path in out.glob(FINALS) if out.is_dir() else []:
+        info = path.stat()
+        found[path.name] = (hashlib.sha256(path.read_bytes()).hexdigest(), info.st_ino,
+                            info.st_mtime_ns)  # fmt: skip
+    return found
+
+
+def _where(folder: Path) -> str:
+    """Where a kill landed, told by what it left behind."""
+    finals, temps = _finals(folder), _files(folder, TEMPS)
+    db = sqlite3.connect(folder / "data" / "pv2simkl.sqlite3", timeout=30)
+    rows = db.execute("SELECT files FROM export_batches WHERE status = 'writing'").fetchall()
+    db.close()
+    names = [n for (files,) in rows for n in json.loads(files or "[]")]
+    if not names:
+        return "before the claim or after the batch was done"
+    done = [n for n in names if n in finals]
+    if not done:
+        return "while the parts were written" if temps else "after the claim, before any part"
+    if len(done) < len(names):
+        return "while the parts were renamed"
+    return "after the renames, before the batch was marked done"
+
+
+def run_exports(
+    folder: Path, *, kills: int, n: int, seed: int, max_rows: int = 10, per_round: int = 3,
+    code: Path = ROOT, verbose: bool = True,
+) -> dict:  # fmt: skip
+    """Rounds of: the imported store, `export` killed up to ``per_round`` times at random
+    instants of its part files, one clean export, the checks. A final-named part that
+    disappears or changes between two runs is a problem, as is a work missing or twice."""
+    rng = random.Random(seed)
+    start = time.perf_counter()
+    base = folder / "base"
+    want = imported(base, seed, n, code)
+    probe = folder / "probe"
+    shutil.rmtree(probe, ignore_errors=True)
+    shutil.copytree(base, probe)
+    writing = max(export_run(probe, code, max_rows, None)["writing"], 0.05)
+    parts = len(_finals(probe))
+    shutil.rmtree(probe)
+    killed = rounds = 0
+    problems: list[str] = []
+    landed: dict[str, int] = {}
+    counts = {"deleted": 0, "rewritten": 0, "twice": 0, "missing": 0}
+    while killed < kills:
+        round_dir = folder / f"export-round-{rounds}"
+        shutil.rmtree(round_dir, ignore_errors=True)
+        shutil.copytree(base, round_dir)
+        seen: dict[str, tuple[str, int, int]] = {}
+        for attempt in range(per_round + 1):
+            last = attempt == per_round or killed >= kills
+            # Two kills in three fall anywhere in the part writing, one just after the
+            # first rename (the renames of a hundred parts take milliseconds).
+            aim = (TEMPS, rng.uniform(0, writing * 0.9)) if rng.random() < 2 / 3 else (
+                FINALS, rng.uniform(0, 0.004))  # fmt: skip
+            outcome = export_run(round_dir, code, max_rows, None if last else aim)
+            if outcome["killed"]:
+                killed += 1
+                where = _where(round_dir)
+                landed[where] = landed.get(where, 0) + 1
+            now = _finals(round_dir)
+            for name, identity in list(seen.items()):
+                if now.get(name) != identity:
+                    what = "deleted" if name not in now else "rewritten"
+                    problems.append(f"round {rounds}: {name} was {what}")
+                    counts[what] += 1
+                    del seen[name]  # told once
+            seen.update(now)
+            if last:
+                break
+        found = check(round_dir, want)
+        problems += [f"round {rounds}: {p}" for p in found]
+        counts["twice"] += sum(p.endswith("exported twice") for p in found)
+        counts["missing"] += sum(p.endswith("missing") for p in found)
+        rounds += 1
+        shutil.rmtree(round_dir)
+    wall = round(time.perf_counter() - start, 1)
+    result = {"rounds": rounds, "works_per_round": len(want), "parts_per_export": parts,
+              "killed": killed, "kills_landed": landed, "final_parts_deleted": counts["deleted"],
+              "final_parts_rewritten": counts["rewritten"], "works_exported_twice": counts["twice"],
+              "works_missing": counts["missing"], "problems": problems[:20],
+              "problem_count": len(problems), "wall_s": wall}  # fmt: skip
+    if verbose:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=60)
+    parser.add_argument("--export-kills", type=int, default=0,
+                        help="kill `export` during its part files instead of `sync`")  # fmt: skip
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--max-rows", type=int, default=10, help="rows per part (--export-kills)")
+    parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose pv2simkl runs")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "crash")
     args = parser.parse_args()
+    if args.export_kills:
+        result = run_exports(args.out, kills=args.export_kills, n=args.n, seed=args.seed,
+                             max_rows=args.max_rows, code=args.code.resolve())  # fmt: skip
+        raise SystemExit(1 if result["problem_count"] else 0)
     result = run(args.out, kills=args.kills, n=args.n, seed=args.seed)
     raise SystemExit(1 if result["problems"] else 0)
 
