@@ -608,6 +608,7 @@ FIELD_HELP: dict[str, dict[str, str]] = {
         "timezone": 'Zone of the WatchedDate: "local" or a name such as "Europe/Berlin".',
         "max_rows": "Rows per CSV file before a new file starts.",
         "keep_files": "Newest CSV files kept in the export folder; 0 keeps all.",
+        "file_mode": 'Permissions of the CSV files, in octal: "0600" lets only you read them.',
     },
     "import": {
         "default_locale": "Language the files are written in (e.g. de-DE); overrides a page's own.",
