@@ -65,7 +65,7 @@ def describe(exc: BaseException, path: Path, *, opening: bool = False) -> StoreE
         state = "cannot be opened: it is damaged" if opening else "is damaged"
         return StoreError(
             f"The store {path} {state} ({detail}); run `pv2simkl store check` to see what "
-            f"is left, then `pv2simkl store restore <backup>` to go back to a backup"
+            f"is left, then `pv2simkl store restore FILE` to go back to a backup"
             f"{_backups(path)}."
         )
     if code in BUSY or is_busy(exc):
