@@ -30,9 +30,16 @@ holds:
     and anything: at most :data:`DAY_WINDOW` (36 hours) apart, which covers every zone
     from UTC-12 to UTC+14 and the watches just after local midnight.
 
+A stored watch remembers the span of instants it was observed at (``first`` … ``last``,
+the exact and hour observations only: a date header's noon says little), and "close in
+time" is measured to the nearest end of that span. So a watch seen at 20:00, 03:00 and
+10:00 is one watch whatever order the three arrive in: read 20:00 and 10:00 first (14
+hours apart: two watches), then 03:00, and the third joins both, which become one.
+
 A match fills in what the stored observation lacked (:func:`fill`): a number, a season, an
-episode title, a gti, a finer instant. When several stored observations match, the nearest
-in time is the one (the lowest id on a tie), so a rewatch two days later keeps its own.
+episode title, a gti, a finer instant (the earliest of the finest precision stands for the
+watch), a wider span. When several stored observations match, the nearest in time is the
+one (the lowest id on a tie), so a rewatch two days later keeps its own.
 """
 
 from __future__ import annotations
@@ -74,10 +81,16 @@ class Facts:
     gti: str | None
     watched_at: datetime
     precision: str
+    first: datetime | None = None  # the span of exact/hour instants seen; None: watched_at
+    last: datetime | None = None
     title_key: str | None = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.title_key = titles.match_key(self.episode_title) if self.episode_title else None
+        if self.first is None:
+            self.first = self.watched_at
+        if self.last is None:
+            self.last = self.watched_at
 
     def updated(self, changes: dict[str, Any]) -> Facts:
         """These facts with ``changes`` (field → value) applied."""
@@ -102,7 +115,10 @@ class Facts:
         )
 
 
-_FIELDS = ("work", "kind", "season", "episode", "episode_title", "gti", "watched_at", "precision")
+_FIELDS = (
+    "work", "kind", "season", "episode", "episode_title", "gti", "watched_at", "precision",
+    "first", "last",
+)  # fmt: skip
 
 
 def close_in_time(a: datetime, a_precision: str, b: datetime, b_precision: str) -> bool:
@@ -132,13 +148,32 @@ def same_episode(new: Facts, stored: Facts) -> bool:
     return new.season is None or stored.season in (new.season, None)
 
 
+def nearest(a: Facts, b: Facts) -> tuple[datetime, datetime]:
+    """The two instants, one of each span, nearest to each other."""
+    assert a.first and a.last and b.first and b.last
+    if a.last < b.first:
+        return a.last, b.first
+    if b.last < a.first:
+        return a.first, b.last
+    inside = max(a.first, b.first)  # the spans overlap
+    return inside, inside
+
+
+def gap(a: Facts, b: Facts) -> timedelta:
+    """How far apart two observations are: between the nearest ends of their spans."""
+    x, y = nearest(a, b)
+    return abs(x - y)
+
+
+def close(a: Facts, b: Facts) -> bool:
+    """:func:`close_in_time` between the nearest instants of two spans."""
+    x, y = nearest(a, b)
+    return close_in_time(x, a.precision, y, b.precision)
+
+
 def same_watch(new: Facts, stored: Facts) -> bool:
     """The rule: same work, same episode, close enough in time."""
-    return (
-        new.work == stored.work
-        and same_episode(new, stored)
-        and close_in_time(new.watched_at, new.precision, stored.watched_at, stored.precision)
-    )
+    return new.work == stored.work and same_episode(new, stored) and close(new, stored)
 
 
 def conflicting(a: Facts, b: Facts) -> bool:
@@ -176,18 +211,15 @@ def resolve(new: Facts, stored: Iterable[tuple[int, Facts]]) -> Match | None:
     the order in which the three were stored.
     """
     found = sorted(
-        (abs(new.watched_at - facts.watched_at), ident, facts)
-        for ident, facts in stored
-        if same_watch(new, facts)
+        (gap(new, facts), ident, facts) for ident, facts in stored if same_watch(new, facts)
     )
     if not found:
         return None
     _, keep, kept = found[0]
+    kept = kept.updated(fill(kept, new))  # its span now reaches the new observation
     absorbed = []
     for _, ident, facts in found[1:]:
-        if not conflicting(kept, facts) and close_in_time(
-            kept.watched_at, kept.precision, facts.watched_at, facts.precision
-        ):
+        if not conflicting(kept, facts) and close(kept, facts):
             absorbed.append(ident)
             kept = kept.updated(fill(kept, facts))
     return Match(keep, tuple(absorbed))
@@ -211,7 +243,19 @@ def fill(stored: Facts, new: Facts) -> dict[str, Any]:
         changes["episode_title"] = new.episode_title
     if not stored.gti and new.gti:
         changes["gti"] = new.gti
-    if FINER[new.precision] < FINER[stored.precision]:
+    finer = FINER[new.precision] - FINER[stored.precision]
+    if finer < 0 or (finer == 0 and new.watched_at < stored.watched_at):
         changes["watched_at"] = new.watched_at
         changes["precision"] = new.precision
+    if new.precision == "day":
+        return changes  # a date header's noon widens no span
+    assert new.first and new.last and stored.first and stored.last
+    if stored.precision == "day":
+        first, last = new.first, new.last  # the first real instants replace the noon
+    else:
+        first, last = min(stored.first, new.first), max(stored.last, new.last)
+    if first != stored.first:
+        changes["first"] = first
+    if last != stored.last:
+        changes["last"] = last
     return changes

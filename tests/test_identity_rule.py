@@ -152,7 +152,8 @@ def test_fill_takes_what_is_missing_and_a_finer_instant() -> None:
     stored = ep(T0, n=None, title="JENNY", precision="day")
     finer = ep(T0 + 5 * H, n=3, title="Other", gti="g")
     assert fill(stored, finer) == {"episode": 3, "gti": "g", "watched_at": T0 + 5 * H,
-                                   "precision": "exact"}  # fmt: skip
+                                   "precision": "exact", "first": T0 + 5 * H,
+                                   "last": T0 + 5 * H}  # fmt: skip
     assert fill(finer, stored) == {}  # a coarser instant changes nothing
 
 
@@ -194,3 +195,51 @@ def test_an_observation_with_any_key_is_its_own_watch(a: Facts) -> None:
 def test_never_further_apart_than_the_reach(a: Facts, b: Facts) -> None:
     if same_watch(a, b):
         assert abs(a.watched_at - b.watched_at) <= identity.REACH
+
+
+# ---- order ------------------------------------------------------------------------------
+
+
+def _events_after(order: list[Facts]) -> list[Facts]:
+    """Apply the rule as a store does, one observation at a time: the watches left."""
+    stored: dict[int, Facts] = {}
+    for ident, new in enumerate(order):
+        match = resolve(new, stored.items())
+        if match is None:
+            stored[ident] = new
+            continue
+        kept = stored[match.keep]
+        for other in match.absorbed:
+            kept = kept.updated(fill(kept, stored.pop(other)))
+        stored[match.keep] = kept.updated(fill(kept, new))
+    return sorted(stored.values(), key=lambda f: f.watched_at)
+
+
+def test_regression_three_copies_hours_apart_are_one_watch_in_any_order() -> None:
+    # 20:00, 03:00 and 10:00: the outer two are 14 hours apart, the middle one within
+    # twelve of each. Read as B, A, C this gave one watch, as A, B, C or A, C, B two.
+    a, b, c = ep(T0), ep(T0 + 7 * H), ep(T0 + 14 * H)
+    for order in ([a, b, c], [a, c, b], [b, a, c], [b, c, a], [c, a, b], [c, b, a]):
+        (watch,) = _events_after(order)
+        assert (watch.watched_at, watch.first, watch.last) == (T0, T0, T0 + 14 * H)
+
+
+def test_a_date_header_does_not_bridge_two_evenings() -> None:
+    # Two exact watches 30 hours apart are two; a date-only observation between them
+    # (36 hours' reach) joins the nearer one and widens nothing.
+    first, second = ep(T0), ep(T0 + 30 * H)
+    noon = ep(T0 + 16 * H, precision="day")
+    for order in ([first, second, noon], [noon, first, second], [second, noon, first]):
+        assert len(_events_after(order)) == 2
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=96), min_size=1, max_size=7),
+    st.randoms(use_true_random=False),
+)
+def test_the_watches_do_not_depend_on_the_order_of_reading(hours: list[int], rnd) -> None:
+    observations = [ep(T0 + h * H) for h in hours]
+    shuffled = observations[:]
+    rnd.shuffle(shuffled)
+    expected = [(f.watched_at, f.first, f.last) for f in _events_after(observations)]
+    assert [(f.watched_at, f.first, f.last) for f in _events_after(shuffled)] == expected

@@ -401,3 +401,19 @@ def test_existing_store_readable_by_others_is_narrowed(tmp_path: Path) -> None:
     path.chmod(0o644)
     Store(path).close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_regression_three_files_give_the_same_events_in_any_order(tmp_path: Path) -> None:
+    # One episode seen at 20:00, 03:00 and 10:00 by three files: one watch, whichever
+    # file is imported first (it used to be one or two, by the order).
+    seen = [ep(1, 20), ep(2, 3), ep(2, 10)]
+    results = set()
+    for i, order in enumerate(([0, 1, 2], [0, 2, 1], [1, 0, 2], [2, 1, 0])):
+        s = Store(tmp_path / f"s{i}.sqlite3")
+        for n in order:
+            s.add_import([seen[n]], path=f"f{n}", sha256=f"sha{n}", source="test")
+        rows = s.db.execute("SELECT watched_at, first_at, last_at FROM events").fetchall()
+        s.close()
+        results.add(tuple(map(tuple, rows)))
+    first, last = "2024-04-01T20:00:00.000Z", "2024-04-02T10:00:00.000Z"
+    assert results == {((first, first, last),)}

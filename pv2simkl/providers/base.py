@@ -31,12 +31,42 @@ class Candidate:
     titles: list[str] = field(default_factory=list)  # original, localized, alternative titles
     popularity: float = 0.0
     status: str | None = None  # ended | airing | released …
+    released: str | None = None  # ISO date (or year) of release / first air, when the service says
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "provider": self.provider, "title": self.title, "kind": self.kind,
             "year": self.year, "ids": self.ids.as_dict(),
         }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AnimeEntry:
+    """The MAL/Simkl entry that holds one Amazon season of an anime (issue 10).
+
+    ``offset`` is the number of the entry's episodes before this season's first: an entry
+    spanning several Amazon seasons (a long-running series) numbers its episodes across
+    them, so the episode Simkl is told is ``offset + episode``. ``episodes`` is the entry's
+    episode count (None when the service does not know it yet: still airing).
+    """
+
+    season: int
+    mal: int | None
+    simkl: int | None = None
+    title: str | None = None
+    episodes: int | None = None
+    offset: int = 0
+
+
+@dataclass
+class Details:
+    """What a row needs beyond the ids (issue 10): when the work came out, whether the show
+    has ended and its last aired episode, and for an anime the entry of each season."""
+
+    released: str | None = None  # ISO date: a movie's release, a show's first air date
+    ended: bool | None = None  # a show that will air no more episodes; a released movie
+    last_aired: tuple[int, int] | None = None  # (season, episode) of the last aired episode
+    anime_entries: list[AnimeEntry] = field(default_factory=list)
 
 
 @dataclass
@@ -75,6 +105,12 @@ class Provider(ABC):
 
     def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
         """More ids of a work by an id already known; None if this provider cannot tell."""
+        return None
+
+    def details(self, ids: Ids, kind: MediaKind, seasons: list[int]) -> Details | None:
+        """Status, release and last aired episode of a matched work, and for an anime the
+        entry of each of ``seasons`` (the Amazon seasons watched); None if this provider
+        cannot tell."""
         return None
 
     def season_episodes(self, ids: Ids, season: int) -> dict[int, str] | None:

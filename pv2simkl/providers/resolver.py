@@ -22,7 +22,7 @@ from rapidfuzz import fuzz
 
 from pv2simkl import titles
 from pv2simkl.models import Ids
-from pv2simkl.providers.base import Candidate, Provider, Query
+from pv2simkl.providers.base import Candidate, Details, Provider, Query
 from pv2simkl.providers.http import ProviderError
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,8 @@ class Resolution:
     status: str | None = None
     candidates: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Issue 10: what a row needs beyond the ids (providers' ``details``), when asked for.
+    details: Details | None = None
 
 
 class Resolver:

@@ -31,12 +31,16 @@ _FIRST = datetime.min.replace(tzinfo=UTC)
 _LAST = datetime.max.replace(tzinfo=UTC)
 # UTC days either side of an event's day where a watch it can be lies.
 _SPAN = -(-identity.REACH // timedelta(days=1))
-_KNOWN = "id, kind, season, episode, episode_title, watched_at, precision, gti, batch_id"
+_KNOWN = (
+    "id, kind, season, episode, episode_title, watched_at, precision, gti, batch_id,"
+    " first_at, last_at"
+)
 _INSERT = (
     "INSERT INTO events (work_id, kind, season, episode, episode_title, watched_at, day,"
-    " precision, source, source_ref, gti, locale, import_id, added_at) VALUES (:work_id,"
-    " :kind, :season, :episode, :episode_title, :watched_at, :day, :precision, :source,"
-    " :source_ref, :gti, :locale, :import_id, :added_at) ON CONFLICT DO NOTHING"
+    " precision, source, source_ref, gti, locale, import_id, added_at, first_at, last_at)"
+    " VALUES (:work_id, :kind, :season, :episode, :episode_title, :watched_at, :day,"
+    " :precision, :source, :source_ref, :gti, :locale, :import_id, :added_at, :watched_at,"
+    " :watched_at) ON CONFLICT DO NOTHING"
 )
 
 
@@ -71,10 +75,20 @@ class Known:
 def _known(row: tuple, work: str) -> Known:
     """A stored event from a row of the ``_KNOWN`` columns (the identity lookups' hot path:
     a large file reads thousands of these, so no dict and no general ISO parser)."""
-    eid, kind, season, episode, episode_title, watched_at, precision, gti, batch_id = row
+    eid, kind, season, episode, episode_title, watched_at, precision, gti, batch_id = row[:9]
     at = datetime.fromisoformat(watched_at)  # always iso_utc's form, ending in Z
-    facts = Facts(work, kind, season, episode, episode_title, gti, at, precision)
+    first = datetime.fromisoformat(row[9]) if row[9] and row[9] != watched_at else at
+    last = datetime.fromisoformat(row[10]) if row[10] and row[10] != watched_at else at
+    facts = Facts(work, kind, season, episode, episode_title, gti, at, precision, first, last)
     return Known(eid, facts, batch_id)
+
+
+def _days(facts: Facts) -> range:
+    """The UTC days an event's span touches (its instant's day, for most)."""
+    assert facts.first and facts.last
+    low = min(facts.first, facts.watched_at)
+    high = max(facts.last, facts.watched_at)
+    return range(day_of(low), day_of(high) + 1)
 
 
 def _reach(at: datetime) -> tuple[datetime, datetime]:
@@ -92,7 +106,8 @@ def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
 class Unit:
     """What a write transaction knows: works by key, and the events of each work it
     touched (read from SQLite on first use, then kept up to date with its own writes),
-    bucketed by UTC day. Valid while no other connection writes (see ``Events``)."""
+    bucketed by UTC day (an event under every day its span touches). Valid while no
+    other connection writes (see ``Events``)."""
 
     def __init__(self, db: Database):
         self.db = db
@@ -178,8 +193,15 @@ class Unit:
         self._remember(wid, Known(eid, facts, None))
 
     def _remember(self, wid: int, known: Known) -> None:
-        self.days[wid].setdefault(day_of(known.facts.watched_at), []).append(known)
+        days = self.days[wid]
+        for day in _days(known.facts):
+            days.setdefault(day, []).append(known)
         self.by_id[known.id] = known
+
+    def _forget(self, wid: int, known: Known) -> None:
+        days = self.days[wid]
+        for day in _days(known.facts):
+            days[day].remove(known)
 
     def resolve(self, wid: int, facts: Facts) -> tuple[Known, list[Known]] | None:
         """The stored event ``facts`` is the same watch as, if any, and the stored events
@@ -188,9 +210,9 @@ class Unit:
         if not days:
             return None
         day = day_of(facts.watched_at)
-        near = [
-            (k.id, k.facts) for d in range(day - _SPAN, day + _SPAN + 1) for k in days.get(d, ())
-        ]
+        near = {
+            k.id: k.facts for d in range(day - _SPAN, day + _SPAN + 1) for k in days.get(d, ())
+        }.items()
         match = identity.resolve(facts, near)
         if match is None:
             return None
@@ -200,7 +222,7 @@ class Unit:
         """The ``others`` are the watch ``keep`` is: they go, and fill it in."""
         for other in others:
             self.db.execute("DELETE FROM events WHERE id = ?", [other.id])
-            self.days[wid][day_of(other.facts.watched_at)].remove(other)
+            self._forget(wid, other)
             del self.by_id[other.id]
             self.merge(wid, keep, other.facts)
 
@@ -232,7 +254,8 @@ class Unit:
         return True
 
     def merge(self, wid: int, known: Known, facts: Facts) -> bool:
-        """Fill what the stored event lacks from ``facts``; True if anything changed."""
+        """Fill what the stored event lacks from ``facts``; True if it learnt something (a
+        wider span, or an earlier instant of the same precision, is bookkeeping only)."""
         changes = identity.fill(known.facts, facts)
         if not changes:
             return False
@@ -240,6 +263,10 @@ class Unit:
         if "watched_at" in changes:
             columns["watched_at"] = iso_utc(changes["watched_at"])
             columns["day"] = day_of(changes["watched_at"])
+        for name in ("first", "last"):
+            if name in changes:
+                del columns[name]
+                columns[f"{name}_at"] = iso_utc(changes[name])
         if "episode" in changes and known.batch_id is not None:
             columns["batch_id"] = None  # a number learnt after export: export again
         sets = ", ".join(f"{k} = ?" for k in columns)
@@ -248,13 +275,14 @@ class Unit:
         )
         if not cur.rowcount:
             return False  # it would become another stored observation: leave it as it is
-        old_day = day_of(known.facts.watched_at)
+        self._forget(wid, known)
+        learnt = changes.keys() - {"first", "last", "watched_at", "precision"} or (
+            changes.get("precision", known.facts.precision) != known.facts.precision
+        )
         known.facts = known.facts.updated(changes)
         known.batch_id = columns.get("batch_id", known.batch_id)
-        if "watched_at" in changes:
-            self.days[wid][old_day].remove(known)
-            self.days[wid].setdefault(day_of(known.facts.watched_at), []).append(known)
-        return True
+        self._remember(wid, known)
+        return bool(learnt)
 
     def add(self, event: WatchEvent, import_id: int | None, added_at: str) -> str:
         """Store one event by the identity rule: ``added``, ``updated`` or ``same``."""
@@ -311,8 +339,10 @@ def is_known(db: Database, event: WatchEvent) -> bool:
         return False
     low, high = _reach(event.watched_at)
     rows = db.execute(
-        f"SELECT {_KNOWN} FROM events WHERE work_id = ? AND watched_at BETWEEN ? AND ?",
-        [row[0], iso_utc(low), iso_utc(high)],
+        f"SELECT {_KNOWN} FROM events WHERE work_id = ?"
+        " AND min(coalesce(first_at, watched_at), watched_at) <= ?"
+        " AND max(coalesce(last_at, watched_at), watched_at) >= ?",
+        [row[0], iso_utc(high), iso_utc(low)],
     )
     near = [(k.id, k.facts) for k in (_known(r, key) for r in rows)]
     return identity.find(Facts.of(event, key), near) is not None

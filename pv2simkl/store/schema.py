@@ -164,9 +164,66 @@ def m005_identity_by_instant(db: Database) -> None:
     """
     from pv2simkl.store.events import replay_identity
 
+    _add_spans(db)  # today's rule reads them (m006 adds them to stores past this one)
     replay_identity(db)
     db.execute("DROP INDEX IF EXISTS idx_events_work_id_day")
     db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS events_watch ON events ({WATCH_KEY})")
+
+
+@migrations()
+def m006_watch_spans(db: Database) -> None:
+    """The span of instants each watch was observed at (``first_at`` … ``last_at``).
+
+    Two observations are one watch when either is close to the other *or to anything
+    already known to be that watch*, so the events a set of files gives do not depend on
+    the order they were read in (see :mod:`pv2simkl.identity`). A date-only observation
+    (``day`` precision) spans its own noon instant until a finer one replaces it.
+    """
+    _add_spans(db)
+
+
+def _add_spans(db: Database) -> None:
+    if "first_at" in db["events"].columns_dict:
+        return
+    db["events"].add_column("first_at", str)
+    db["events"].add_column("last_at", str)
+    db.execute("UPDATE events SET first_at = watched_at, last_at = watched_at")
+
+
+@migrations()
+def m007_what_reaches_simkl(db: Database) -> None:
+    """What a Simkl row needs beyond a work's ids.
+
+    * ``works.ids_pending``: 1 when the work's ids changed (found by ``enrich``, pinned by
+      ``match``) since its last export; the next export batch writes the work again with
+      them and records itself in ``works.ids_batch_id`` (a rollback sets the flag again).
+    * ``works.last_aired_season`` / ``last_aired_episode``: the provider's last aired
+      episode of a show, for ``completed``; ``works.released`` (ISO date): when the movie
+      was released or the show first aired.
+    * ``anime_entries``: for a show resolved as anime, the MAL/Simkl entry holding each
+      Amazon season: the entry's ids and title, its episode count, and ``offset``, the
+      number of the entry's episodes before this season's first (an entry spanning several
+      Amazon seasons numbers its episodes across them: entry episode = offset + episode).
+    """
+    works = db["works"]
+    works.add_column("ids_pending", int)
+    works.add_column("ids_batch_id", int)
+    works.add_column("last_aired_season", int)
+    works.add_column("last_aired_episode", int)
+    works.add_column("released", str)
+    db["anime_entries"].create(
+        {
+            "work_id": int,
+            "season": int,
+            "mal_id": int,
+            "simkl_id": int,
+            "title": str,
+            "episodes": int,
+            "offset": int,
+        },
+        pk=("work_id", "season"),
+        foreign_keys=[("work_id", "works", "id")],
+    )
 
 
 def migrate(db: Database, path: Path) -> None:
