@@ -387,9 +387,12 @@ def fetch(
         report.stopped_early, report.signed_in = result.stopped_early, result.signed_in
         report.warnings = result.warnings
         digest = hashlib.sha256(f"{result.host}{datetime.now(UTC).isoformat()}".encode())
+        where = f"amazon:{result.host}{result.api_path}"
+        skipped = [str(_partial(where, p)) for p in result.unreadable.values()]
+        report.warnings = [*report.warnings, *skipped]
         added = ctx.store.add_import(
-            result.events, path=f"amazon:{result.host}{result.api_path}",
-            sha256=digest.hexdigest(), source="api",
+            result.events, path=where, sha256=digest.hexdigest(), source="api",
+            message="; ".join(skipped) or None, partial=bool(skipped),
         )  # fmt: skip
         report.added = added.added
         gtis = ctx.store.gtis_without_numbers()
@@ -419,6 +422,7 @@ def browser_login(ctx: Context, *, headless: bool = False, timeout: float = 600.
     """A visible browser window for a sign-in no script can pass; saves its cookies."""
     from pv2simkl.importers import browser
 
+    browser.check_timeout(timeout)  # before Amazon is asked anything
     return browser.login(
         _history_url(ctx), cookie_path=ctx.paths.data_dir / "amazon-cookies.lwp",
         profile=ctx.paths.data_dir / "browser-profile", headless=headless, timeout=timeout,

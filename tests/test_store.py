@@ -257,11 +257,13 @@ def _old_store(path: Path) -> None:
     db.close()
 
 
-def test_an_old_store_is_copied_then_migrated(tmp_path: Path) -> None:
+def test_an_old_store_is_copied_then_migrated(tmp_path: Path, caplog) -> None:
     path = tmp_path / "s.sqlite3"
     _old_store(path)
-    store = Store(path)
+    with caplog.at_level("INFO", logger="pv2simkl.store.schema"):
+        store = Store(path)
     backup = tmp_path / "s.sqlite3.before-m005_identity_by_instant.bak"
+    assert f"`pv2simkl store restore {backup}`" in caplog.text  # the copy is named
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert sqlite3.connect(backup).execute("SELECT count(*) FROM events").fetchone() == (4,)
     assert migrations.pending(store.db) == []

@@ -36,8 +36,11 @@ import requests
 from pv2simkl.config import AmazonSettings
 from pv2simkl.errors import Pv2SimklError
 from pv2simkl.importers.history_json import (
+    BadJSON,
+    Unreadable,
     events_from_sections,
     find_history_widget,
+    read_json,
     read_widget,
 )
 from pv2simkl.models import WatchEvent
@@ -210,6 +213,9 @@ class FetchResult:
     host: str = ""
     api_path: str = ""
     warnings: list[str] = field(default_factory=list)
+    # Rows of the API's pages that could not be read, by kind (as a file's): the fetch
+    # stores the rest and says which were skipped.
+    unreadable: dict[str, Unreadable] = field(default_factory=dict)
 
 
 class AmazonSession:
@@ -517,12 +523,14 @@ class AmazonSession:
             raise _NeedsSignIn()
         if r.status_code != 200:
             raise FetchError(f"The history API answered HTTP {r.status_code}.")
+        if body.lstrip().startswith("<"):
+            raise _NeedsSignIn()
         try:
-            doc = r.json()
-        except ValueError:
-            if body.lstrip().startswith("<"):
-                raise _NeedsSignIn() from None
-            raise FetchError("The history API answered something that is not JSON.") from None
+            doc = read_json(body)  # the same bounds as a saved JSON file (depth, numbers)
+        except BadJSON as exc:
+            raise FetchError(
+                f"The history API answered JSON that cannot be read ({exc}); try again later."
+            ) from None
         if isinstance(doc, dict) and doc.get("error") == "wrong_region":
             raise _WrongRegion(str(doc.get("customer_home_region") or ""))
         widget = find_history_widget(doc)
@@ -577,6 +585,7 @@ class AmazonSession:
     ) -> FetchResult:  # fmt: skip
         path = paths[0]
         result.events.clear()
+        result.unreadable.clear()
         result.pages = 0
         known_pages = 0
         for widget, _ in self.history_pages(host, path):
@@ -586,6 +595,10 @@ class AmazonSession:
             result.pages += 1
             result.events.extend(flat.events)
             result.warnings.extend(flat.errors)
+            for kind, problem in flat.unreadable.items():
+                result.unreadable.setdefault(kind, Unreadable(problem.reason)).where.extend(
+                    problem.where
+                )
             if progress:
                 progress(len(flat.events))
             if known is not None and page.sections:

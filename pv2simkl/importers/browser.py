@@ -110,6 +110,13 @@ def save_cookies(cookies: list[dict[str, Any]], cookie_path: Path) -> int:
     return len(cookies)
 
 
+def check_timeout(timeout: float) -> None:
+    """Refuse a sign-in timeout that is not a positive number of seconds (NaN or inf
+    would wait for ever)."""
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise BrowserError(f"The sign-in timeout must be a number of seconds, not {timeout}.")
+
+
 def login(
     signin_url: str, *, cookie_path: Path, profile: Path, headless: bool = False,
     executable: str | None = None, timeout: float = 600.0,
@@ -119,8 +126,7 @@ def login(
 
     Returns the number of cookies saved.
     """
-    if not math.isfinite(timeout) or timeout <= 0:  # NaN or inf would wait for ever
-        raise BrowserError(f"The sign-in timeout must be a number of seconds, not {timeout}.")
+    check_timeout(timeout)
     reached = done or (lambda url: "watch-history" in url and "signin" not in url)
     sync_playwright = _playwright()
     with sync_playwright() as p:

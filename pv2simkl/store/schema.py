@@ -8,6 +8,7 @@ Migration names are kept forever: a store records which it has seen.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlite_utils.db import Database
@@ -15,6 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 from pv2simkl.store import connection
 
+log = logging.getLogger(__name__)
 migrations = Migrations("pv2simkl")
 
 # One observation of one episode or movie is stored once: no two rows of a work share the
@@ -233,7 +235,13 @@ def migrate(db: Database, path: Path) -> None:
     if not pending:
         return
     if db["works"].exists():
-        connection.backup(db, path.with_name(f"{path.name}.before-{pending[0].name}.bak"))
+        copy = path.with_name(f"{path.name}.before-{pending[0].name}.bak")
+        connection.backup(db, copy)
+        log.info(
+            "The store is being brought up to date (%s); a copy of it as it was is %s "
+            "(`pv2simkl store restore %s` goes back to it).",
+            ", ".join(m.name for m in pending), copy, copy,
+        )  # fmt: skip
 
     def apply() -> None:
         if migrations.pending(db):  # another process may have migrated meanwhile

@@ -433,3 +433,61 @@ def test_unknown_sign_in_page_is_saved_without_any_form_of_a_secret(
         assert password not in form and email.lower() not in form.lower()
     for encode in ENCODINGS.values():
         assert encode(password) not in text and encode(email) not in text
+
+
+def test_api_reply_nested_too_deep_is_a_fetch_error_not_a_crash(httpserver, tmp_path: Path) -> None:
+    from werkzeug import Response
+
+    def nested(request) -> Response:
+        return Response("[" * 100_000 + "]" * 100_000, content_type="application/json")
+
+    s = AmazonSession(_api_server(httpserver, nested), cookie_path=tmp_path / "c.lwp",
+                      state_dir=tmp_path / "state")  # fmt: skip
+    with pytest.raises(amazon.FetchError, match="JSON that cannot be read .*nested deeper"):
+        s.fetch()
+    s.close()
+
+
+def test_api_rows_that_cannot_be_read_are_skipped_and_told(
+    httpserver, first_api_page: str, tmp_path: Path
+) -> None:
+    # The last page of the API, one item dated 1970: the rest is read and stored, the
+    # fetch says which row was skipped, and the import is recorded as partial.
+    from werkzeug import Response
+
+    body = re.sub(r',?"nextToken":"[^"]*"', "", first_api_page)
+    body = re.sub(r'"time":\d+', '"time":86400000', body, count=1)
+
+    def last_page(request) -> Response:
+        return Response(body, content_type="application/json")
+
+    settings = _api_server(httpserver, last_page)
+    s = AmazonSession(settings, cookie_path=tmp_path / "c.lwp", state_dir=tmp_path / "state")
+    result = s.fetch()
+    s.close()
+    assert result.events and len(result.unreadable) == 1
+    (problem,) = result.unreadable.values()
+    assert len(problem.where) >= 1 and "1970" in problem.reason
+
+    env = {"PV2SIMKL_DATA_DIR": str(tmp_path / "d"), "PV2SIMKL_CONFIG": str(tmp_path / "c.toml")}
+    (tmp_path / "c.toml").write_text(
+        f'[amazon]\nvideo_website = "{settings.video_website}"\nregion = "na"\n', "utf-8"
+    )
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        ctx = pipeline.Context.create(load_settings())
+        try:
+            report = pipeline.fetch(ctx, full=True)
+            assert report.added == len(result.events)
+            assert any("skipped" in w and "1970" in w for w in report.warnings)
+            (status,) = [r["status"] for r in ctx.store.db.query("SELECT status FROM imports")]
+            assert status == "partial"
+        finally:
+            ctx.close()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

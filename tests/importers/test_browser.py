@@ -92,3 +92,27 @@ def test_browser_login_saves_the_cookies_for_the_headless_session(
                           profile=tmp_path / "p", headless=True, timeout=30)  # fmt: skip
     assert saved >= 1
     assert "at-main" in jar.read_text() and oct(jar.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 0.0, -5.0])
+def test_login_refuses_a_timeout_that_is_not_seconds_before_asking_anyone(
+    timeout: float, httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    from pv2simkl import pipeline
+    from pv2simkl.config import load_settings
+
+    with pytest.raises(browser.BrowserError, match="must be a number of seconds"):
+        browser.login(httpserver.url_for("/signin"), cookie_path=tmp_path / "c.lwp",
+                      profile=tmp_path / "p", timeout=timeout)  # fmt: skip
+    settings = load_settings(
+        config_file=tmp_path / "none.toml",
+        env={"PV2SIMKL_DATA_DIR": str(tmp_path / "d")},
+        overrides={("amazon", "startup_config_url"): httpserver.url_for("/startup")},
+    )
+    ctx = pipeline.Context.create(settings)
+    try:
+        with pytest.raises(browser.BrowserError, match="must be a number of seconds"):
+            pipeline.browser_login(ctx, timeout=timeout)
+    finally:
+        ctx.close()
+    assert httpserver.log == []  # neither the browser nor Amazon's startup config was asked
