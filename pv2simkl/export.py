@@ -116,49 +116,139 @@ def format_date(day: date, style: str) -> str:
     raise ConfigError(f"[export] date_format {style!r} must be 'mdy' or 'iso'.")
 
 
-def row_for(work: dict[str, Any], settings: ExportSettings, zone: tzinfo | None) -> list[str]:
-    """The 13 Simkl columns of one work."""
+Event = tuple[int | None, int | None, str, str]  # season, episode, watched_at, precision
+_NO_IDS = {"simkl": None, "tvdb": None, "tmdb": None, "imdb": None, "mal": None}
+# Simkl's own example file types an anime ``tv`` and names it by its MAL_ID (README: "Anime").
+SHOW_TYPE = "tv"
+
+
+def rows_for(
+    work: dict[str, Any], settings: ExportSettings, zone: tzinfo | None
+) -> list[list[str]]:
+    """The Simkl rows of one work: one row, or for an anime with known MAL/Simkl entries
+    one row per entry watched (and a ``tv`` row for the seasons no entry holds)."""
     events = work["events"]
-    last_ep = ""
     if not events:  # only on the watchlist
-        kind = "movie" if work["kind"] == "movie" else _show_type(work)
-        return [_cell(work["simkl"]), _cell(work["tvdb"]), _cell(work["tmdb"]),
-                _cell(work["imdb"]), _cell(work["mal"]), kind, work["title"],
-                _cell(work["year"]), "", PLAN_TO_WATCH, "", "", ""]  # fmt: skip
+        kind = "movie" if work["kind"] == "movie" else SHOW_TYPE
+        return [_row(work, kind, work["title"], work["year"], "", PLAN_TO_WATCH, None, settings)]
     if work["kind"] == "movie":
-        kind = "movie"
-        status = "completed"
         chosen = max(events, key=lambda e: e[2])
-    else:
-        kind = _show_type(work)
-        numbered = [e for e in events if e[0] is not None and e[1] is not None]
-        if numbered:
-            chosen = max(numbered, key=lambda e: (e[0], e[1], e[2]))
-            season, episode = chosen[0], chosen[1]
-            last_ep = str(episode) if kind == "anime" else f"s{season}e{episode}"
-        else:
-            chosen = max(events, key=lambda e: e[2])
-        status = "completed" if work["show_status"] == "completed" else "watching"
-    day = _date_of(events, chosen, zone)
+        day = _date_of(events, chosen, zone)
+        return [_row(work, "movie", work["title"], work["year"], "", "completed", day, settings)]
+    return _anime_rows(work, settings, zone) or [_show_row(work, events, work, settings, zone)]
+
+
+def row_for(work: dict[str, Any], settings: ExportSettings, zone: tzinfo | None) -> list[str]:
+    """The first (for all but an anime with entries, the only) row of one work."""
+    return rows_for(work, settings, zone)[0]
+
+
+def _row(
+    ids: dict[str, Any], kind: str, title: str, year: Any, last_ep: str, status: str,
+    day: date | None, settings: ExportSettings,
+) -> list[str]:  # fmt: skip
+    """The 13 Simkl columns, in the header's order."""
     return [
-        _cell(work["simkl"]),
-        _cell(work["tvdb"]),
-        _cell(work["tmdb"]),
-        _cell(work["imdb"]),
-        _cell(work["mal"]),
-        kind,
-        work["title"],
-        _cell(work["year"]),
-        last_ep,
-        status,
-        format_date(day, settings.date_format) if day else "",
-        "",
-        "",
+        _cell(ids["simkl"]), _cell(ids["tvdb"]), _cell(ids["tmdb"]), _cell(ids["imdb"]),
+        _cell(ids["mal"]), kind, title, _cell(year), last_ep, status,
+        format_date(day, settings.date_format) if day else "", "", "",
+    ]  # fmt: skip
+
+
+def _numbered(events: list[Event]) -> list[Event]:
+    return [e for e in events if e[0] is not None and e[1] is not None]
+
+
+def _show_row(
+    work: dict[str, Any], events: list[Event], ids: dict[str, Any], settings: ExportSettings,
+    zone: tzinfo | None,
+) -> list[str]:  # fmt: skip
+    """A ``tv`` row: ``LastEpWatched`` is the highest (season, episode) of ``events`` as
+    ``sNeM``; the date is that episode's (or the latest watch's when none is numbered)."""
+    numbered = _numbered(events)
+    last_ep, highest = "", None
+    if numbered:
+        chosen = max(numbered, key=lambda e: (e[0], e[1], e[2]))
+        highest = (chosen[0], chosen[1])
+        last_ep = f"s{chosen[0]}e{chosen[1]}"
+    else:
+        chosen = max(events, key=lambda e: e[2])
+    status = show_status(work, highest)
+    day = _date_of(events, chosen, zone)
+    return _row(ids, SHOW_TYPE, work["title"], work["year"], last_ep, status, day, settings)
+
+
+def show_status(work: dict[str, Any], highest: tuple[int, int] | None) -> str:
+    """``completed`` when the provider says the show has ended and its last aired episode
+    (season, episode) was watched (``highest`` reaches it); ``watching`` otherwise, also
+    when the last aired episode is not known."""
+    aired = (work.get("last_aired_season"), work.get("last_aired_episode"))
+    ended = (work.get("show_status") or "").lower() == "ended"
+    if not ended or highest is None or None in aired:
+        return "watching"
+    return "completed" if highest >= aired else "watching"
+
+
+def _entry_key(entry: dict[str, Any]) -> tuple[str, int]:
+    """One MAL/Simkl entry, whichever of its seasons' rows names it."""
+    return ("mal", entry["mal"]) if entry["mal"] else ("simkl", entry["simkl"])
+
+
+def _anime_rows(
+    work: dict[str, Any], settings: ExportSettings, zone: tzinfo | None
+) -> list[list[str]] | None:
+    """An anime as Simkl counts it: each watched season's episodes go to the entry that
+    holds the season (one row per entry, numbered inside it); numbered episodes of seasons
+    no entry holds stay one ``tv`` row with ``sNeM``. None when no entry holds a watch:
+    the work is then an ordinary ``tv`` row."""
+    entries = {s: e for s, e in (work.get("anime") or {}).items() if e["mal"] or e["simkl"]}
+    numbered = _numbered(work["events"])
+    held = [e for e in numbered if e[0] in entries]
+    if not held:
+        return None
+    groups: dict[tuple[str, int], list[Event]] = {}
+    for event in held:
+        groups.setdefault(_entry_key(entries[event[0]]), []).append(event)
+    first_season = min(entries)
+    rows = [
+        _entry_row(work, entries, group, first_season, settings, zone)
+        for group in sorted(groups.values(), key=lambda g: min(e[0] for e in g))
     ]
+    rest = [e for e in numbered if e[0] not in entries]
+    if rest:
+        # The work's Simkl and MAL ids name one entry, never the whole series: not here.
+        series = {**work, "simkl": None, "mal": None}
+        rows.append(_show_row(work, rest, series, settings, zone))
+    return rows
 
 
-def _show_type(work: dict[str, Any]) -> str:
-    return work["media_type"] if work["media_type"] in {"tv", "anime"} else "tv"
+def _entry_row(
+    work: dict[str, Any], entries: dict[int, dict[str, Any]], events: list[Event],
+    first_season: int, settings: ExportSettings, zone: tzinfo | None,
+) -> list[str]:  # fmt: skip
+    """One entry's row: its own ids and title, ``LastEpWatched`` the highest episode
+    inside the entry (offset + episode: absolute across the Amazon seasons it spans),
+    written ``s1eN`` as Simkl's example writes an anime typed ``tv``; ``completed`` once
+    the entry's last episode was watched."""
+    seasons = sorted({e[0] for e in events})
+    entry = entries[seasons[0]]
+
+    def number(e: Event) -> int:
+        return (entries[e[0]]["offset"] or 0) + e[1]
+
+    chosen = max(events, key=lambda e: (number(e), e[2]))
+    last = number(chosen)
+    counts = [entries[s]["episodes"] for s in seasons if entries[s]["episodes"]]
+    status = "completed" if counts and last >= max(counts) else "watching"
+    simkl = entry["simkl"]
+    if simkl is None and entry["mal"] and entry["mal"] == work["mal"]:
+        simkl = work["simkl"]  # the work's Simkl id names this very entry
+    ids = {**_NO_IDS, "simkl": simkl, "mal": entry["mal"]}
+    holds_first = _entry_key(entries[first_season]) == _entry_key(entry)
+    year = work["year"] if holds_first else None  # a later entry's year is its own
+    day = _date_of(events, chosen, zone)
+    title = entry["title"] or work["title"]
+    return _row(ids, SHOW_TYPE, title, year, f"s1e{last}", status, day, settings)
 
 
 def _cell(value: Any) -> str:
@@ -363,15 +453,15 @@ def _export(
     if not work_ids:
         store.rollback_batch(batch)
         return result
-    parts = (len(work_ids) + settings.max_rows - 1) // settings.max_rows
     undated: list[tuple[str, str]] = []
     try:
-        names = _reserve(store, batch, export_dir, parts, len(work_ids), now, mode)
-        facts = store.export_facts(work_ids)
+        rows = _rows(store.export_facts(work_ids), settings, zone, undated)
+        size = settings.max_rows
+        parts = (len(rows) + size - 1) // size
+        names = _reserve(store, batch, export_dir, parts, len(rows), now, mode)
         for i, name in enumerate(names):
-            count = min(settings.max_rows, len(work_ids) - i * settings.max_rows)
-            rows = _rows(facts, count, settings, zone, undated)
-            result.rows += _write(_tmp(export_dir / name), rows, mode)
+            chunk = iter(rows[i * size : (i + 1) * size])
+            result.rows += _write(_tmp(export_dir / name), chunk, mode)
         _fsync_dir(export_dir)
     except ExportError:
         _recover(store)
@@ -397,15 +487,17 @@ def _export(
 
 
 def _rows(
-    facts: Iterator[dict[str, Any]], count: int, settings: ExportSettings,
-    zone: tzinfo | None, undated: list[tuple[str, str]],
-) -> Iterator[list[str]]:  # fmt: skip
-    """The next ``count`` rows; each watch whose date is out of range is noted in ``undated``."""
-    for _ in range(count):
-        work = next(facts)
+    facts: Iterator[dict[str, Any]], settings: ExportSettings, zone: tzinfo | None,
+    undated: list[tuple[str, str]],
+) -> list[list[str]]:  # fmt: skip
+    """Every row of the batch (an anime may give several per work), counted before the
+    parts are named; each watch whose date is out of range is noted in ``undated``."""
+    rows: list[list[str]] = []
+    for work in facts:
         undated += [(work["title"], e[2][:10]) for e in work["events"]
                     if _watched_date(e[2], e[3], zone) is None]  # fmt: skip
-        yield row_for(work, settings, zone)
+        rows += rows_for(work, settings, zone)
+    return rows
 
 
 def _undated_warning(undated: list[tuple[str, str]]) -> list[str]:

@@ -1,8 +1,10 @@
 """Sync runs and export batches: what ``status`` shows, and which events a CSV holds.
 
-A batch claims every event (and watchlist title) not yet exported in one transaction;
-it is finished once its files are renamed into place, or rolled back, which frees its
-events for the next batch. Nothing is exported twice and nothing is skipped.
+A batch claims every event (and watchlist title) not yet exported, and every work whose
+ids changed since its last export (``works.ids_pending``), in one transaction; it is
+finished once its files are renamed into place, or rolled back, which frees its events and
+flags its works' ids as pending again for the next batch. Nothing is exported twice and
+nothing is skipped.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from pv2simkl.store.events import now
 from pv2simkl.store.faults import guard
 
 _CHUNK = 500  # ids per IN (...) list
+# A work a CSV row can be written for: one with a watch or on the watchlist.
+_HAS_ROW = (
+    "(EXISTS (SELECT 1 FROM events e WHERE e.work_id = works.id)"
+    " OR EXISTS (SELECT 1 FROM watchlist l WHERE l.work_id = works.id))"
+)
 
 
 @guard
@@ -53,7 +60,9 @@ class Batches(Connected):
     # ---- export batches -----------------------------------------------------------------
 
     def begin_batch(self, *, export_dir: str, files: list[str], all_history: bool) -> int:
-        """Create a batch and claim every event not yet exported, in one transaction."""
+        """Create a batch and claim every event not yet exported, and every work whose ids
+        changed since its last export (written again, once, with its ids), in one
+        transaction."""
 
         def body() -> int:
             batch = self.db.execute(
@@ -63,6 +72,11 @@ class Batches(Connected):
             ).lastrowid
             self.db.execute("UPDATE events SET batch_id = ? WHERE batch_id IS NULL", [batch])
             self.db.execute("UPDATE watchlist SET batch_id = ? WHERE batch_id IS NULL", [batch])
+            self.db.execute(
+                "UPDATE works SET ids_batch_id = ?, ids_pending = 0"
+                f" WHERE ids_pending = 1 AND {_HAS_ROW}",
+                [batch],
+            )
             return batch
 
         return self._write(body)
@@ -84,9 +98,13 @@ class Batches(Connected):
         )
 
     def rollback_batch(self, batch: int) -> None:
+        """Release what ``batch`` claimed: its events and watchlist titles are unexported
+        again, and the works it was to write for their new ids wait for the next batch."""
+
         def body() -> None:
             self.db.execute("UPDATE events SET batch_id = NULL WHERE batch_id = ?", [batch])
             self.db.execute("UPDATE watchlist SET batch_id = NULL WHERE batch_id = ?", [batch])
+            self.db.execute("UPDATE works SET ids_pending = 1 WHERE ids_batch_id = ?", [batch])
             self.db.execute(
                 "UPDATE export_batches SET status = 'rolled_back', finished_at = ? WHERE id = ?",
                 [now(), batch],
@@ -101,12 +119,15 @@ class Batches(Connected):
         return [{**r, "files": json.loads(r["files"] or "[]")} for r in rows]
 
     def work_ids_in_batch(self, batch: int) -> list[int]:
+        """The works ``batch`` writes a row for: new events, new watchlist titles never
+        watched, and works whose ids changed since their last export."""
         rows = self.db.query(
             "SELECT DISTINCT work_id FROM events WHERE batch_id = ?"
             " UNION SELECT l.work_id FROM watchlist l WHERE l.batch_id = ?"
             " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.work_id = l.work_id)"
+            " UNION SELECT id FROM works WHERE ids_batch_id = ?"
             " ORDER BY 1",
-            [batch, batch],
+            [batch, batch, batch],
         )
         return [r["work_id"] for r in rows]
 
@@ -120,7 +141,9 @@ class Batches(Connected):
         return [r["id"] for r in rows]
 
     def export_facts(self, work_ids: list[int]) -> Iterator[dict[str, Any]]:
-        """Per work: its row data and its events' (season, episode, watched_at, precision)."""
+        """Per work: its row data, its events' (season, episode, watched_at, precision),
+        whether it is on the watchlist, and ``anime``: the MAL/Simkl entry of each season
+        (season → entry row) for a show resolved as anime."""
         for start in range(0, len(work_ids), _CHUNK):
             chunk = work_ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -129,10 +152,18 @@ class Batches(Connected):
                 for r in self.db.query(
                     "SELECT id, kind, title, year, media_type, simkl_id AS simkl,"
                     " tvdb_id AS tvdb, tmdb_id AS tmdb, imdb_id AS imdb, mal_id AS mal,"
-                    f" show_status FROM works WHERE id IN ({marks})",
+                    " show_status, last_aired_season, last_aired_episode"
+                    f" FROM works WHERE id IN ({marks})",
                     chunk,
                 )
             }
+            anime: dict[int, dict[int, dict[str, Any]]] = {wid: {} for wid in chunk}
+            for r in self.db.query(
+                "SELECT work_id, season, mal_id AS mal, simkl_id AS simkl, title, episodes,"
+                f' "offset" FROM anime_entries WHERE work_id IN ({marks})',
+                chunk,
+            ):
+                anime[r["work_id"]][r["season"]] = r
             listed = {
                 r["work_id"]
                 for r in self.db.query(
@@ -148,4 +179,5 @@ class Batches(Connected):
                 events[row[0]].append(row[1:])
             for wid in chunk:
                 if wid in works:
-                    yield {**works[wid], "events": events[wid], "watchlist": wid in listed}
+                    yield {**works[wid], "events": events[wid], "watchlist": wid in listed,
+                           "anime": anime[wid]}  # fmt: skip
