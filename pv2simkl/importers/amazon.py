@@ -238,6 +238,10 @@ class AmazonSession:
         self.browser.session.cookies = self.cookies.jar  # type: ignore[assignment]
         self.timeout = settings.timeout
         self._last_code: str | None = None
+        # The wall clock the one-time codes are computed at, and how the session waits
+        # (for the next code, a Retry-After): a test gives a fake pair, and no test waits.
+        self.clock: Callable[[], float] = time.time
+        self.sleep: Callable[[float], None] = time.sleep
 
     @property
     def http(self) -> requests.Session:
@@ -360,13 +364,13 @@ class AmazonSession:
         secret = self.credentials.totp_secret if self.credentials else ""
         if secret:
             totp = pyotp.TOTP(secret)
-            left = totp.interval - time.time() % totp.interval
+            left = totp.interval - self.clock() % totp.interval
             if left < 3:  # at the window's edge the code may die on the way: take the next
-                time.sleep(left + 0.2)
-            code = totp.now()
+                self.sleep(left + 0.2)
+            code = totp.at(self.clock())
             if code == self._last_code:  # never submit one code twice
-                time.sleep(totp.interval - time.time() % totp.interval + 0.2)
-                code = totp.now()
+                self.sleep(totp.interval - self.clock() % totp.interval + 0.2)
+                code = totp.at(self.clock())
             self._last_code = code
             return code
         if self.ask_code is None:
@@ -476,12 +480,12 @@ class AmazonSession:
                     raise FetchError(
                         f"Amazon could not be reached ({type(exc).__name__})."
                     ) from None
-                time.sleep(delay)
+                self.sleep(delay)
                 delay *= 2
                 continue
             if r.status_code in (429, 503) and attempt < 4:
                 wait = r.headers.get("Retry-After", "")
-                time.sleep(min(float(wait) if wait.isdigit() else delay, 60.0))
+                self.sleep(min(float(wait) if wait.isdigit() else delay, 60.0))
                 delay *= 2
                 continue
             return r

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import stat
+import time
 from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote_plus
 
@@ -22,6 +23,7 @@ from pv2simkl.config import AmazonSettings, load_settings
 from pv2simkl.importers import amazon
 from pv2simkl.importers.amazon import AmazonSession, Credentials
 from pv2simkl.titles import identity_key
+from tests.fake_clock import FakeClock
 
 
 def settings_for(fake: FakeAmazon) -> AmazonSettings:
@@ -32,12 +34,17 @@ def settings_for(fake: FakeAmazon) -> AmazonSettings:
 
 
 def session(fake: FakeAmazon, tmp_path: Path, **creds: str) -> AmazonSession:
+    """A session on ``fake``; the two share a fake wall clock that moves only when the
+    session waits (for the next one-time code, a Retry-After), so no test waits."""
     values = {"email": TEST_EMAIL, "password": TEST_PASSWORD, "totp_secret": TEST_TOTP_SECRET}
     values.update(creds)
-    return AmazonSession(
+    s = AmazonSession(
         settings_for(fake), cookie_path=tmp_path / "cookies.lwp", state_dir=tmp_path / "state",
         credentials=Credentials(**values),
     )  # fmt: skip
+    clock = FakeClock(start=time.time())
+    s.clock, s.sleep, fake.clock = clock, clock.sleep, clock
+    return s
 
 
 def public(events) -> set[str]:
@@ -132,9 +139,12 @@ def test_stale_session_signs_in_once_more(history, tmp_path: Path) -> None:
     with FakeAmazon(history) as fake:
         s = session(fake, tmp_path)
         s.fetch()
+        first_code = s._last_code
         fake.expire_session()
         result = s.fetch()
         assert result.signed_in and public(result.events) == expected(fake)
+        # The second sign-in waited for the next code (on the fake clock), never sent one twice.
+        assert s._last_code != first_code and s.clock.sleeps
         s.close()
 
 
