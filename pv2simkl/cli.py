@@ -286,24 +286,40 @@ def match_cmd(
     tvdb: Annotated[int | None, typer.Option(help="TheTVDB series id.")] = None,
     imdb: Annotated[str | None, typer.Option(help="IMDb id (tt…).")] = None,
     mal: Annotated[int | None, typer.Option(help="MyAnimeList id.")] = None,
-    kind: Annotated[str | None, typer.Option(help="movie, tv or anime.")] = None,
+    year: Annotated[int | None, typer.Option(help="Release or first-air year.")] = None,
+    media_type: Annotated[
+        str | None, typer.Option("--type", "--kind", help="movie, tv or anime.")
+    ] = None,
 ) -> None:
-    """Pin a title's ids by hand; later runs keep them."""
+    """Pin a title's ids by hand; later runs keep them.
+
+    Pins add up: `match X --tmdb 161` then `match X --imdb tt0240772` keeps both, and a
+    new id for the same service replaces only that one. The first pin replaces the ids a
+    provider had matched. `--year` / `--type` alone make the next enrich look again.
+    """
     ids = {"simkl": simkl, "tmdb": tmdb, "tvdb": tvdb, "imdb": imdb, "mal": mal}
-    if not any(ids.values()):
+    if not any(ids.values()) and year is None and media_type is None:
         typer.echo(
-            "error: give at least one id (--simkl, --tmdb, --tvdb, --imdb, --mal).", err=True
+            "error: give at least one id (--simkl, --tmdb, --tvdb, --imdb, --mal), "
+            "--year or --type.",
+            err=True,
         )
         raise typer.Exit(2)
     if imdb and not (imdb.startswith("tt") and imdb[2:].isdigit()):
         typer.echo(f"error: --imdb {imdb!r} is not an IMDb id such as tt0068646.", err=True)
         raise typer.Exit(2)
-    if kind and kind not in {"movie", "tv", "anime"}:
-        typer.echo("error: --kind must be movie, tv or anime.", err=True)
+    if media_type and media_type not in {"movie", "tv", "anime"}:
+        typer.echo("error: --type must be movie, tv or anime.", err=True)
         raise typer.Exit(2)
+    if year is not None and not 1870 < year < 2200:
+        typer.echo(f"error: --year {year} is not a year.", err=True)
+        raise typer.Exit(2)
+    given = [f"{k} {v}" for k, v in ids.items() if v]
+    given += [f"type {media_type}"] if media_type else []
+    given += [f"year {year}"] if year is not None else []
     with _session() as ctx:
-        for name in pipeline.pin(ctx, title, ids, kind):
-            typer.echo(f"Pinned {name}: " + ", ".join(f"{k} {v}" for k, v in ids.items() if v))
+        for name in pipeline.pin(ctx, title, ids, media_type, year):
+            typer.echo(f"Pinned {name}: " + ", ".join(given))
         typer.echo("The other ids are filled in by the next `pv2simkl enrich`.")
 
 

@@ -323,15 +323,22 @@ def doctor(ctx: Context, *, probe: bool = True) -> list[tuple[str, str, str]]:
     return out
 
 
-def pin(ctx: Context, title: str, ids: dict[str, object], media_type: str | None) -> list[str]:
-    """Pin ids to the work(s) titled ``title``; returns their titles."""
+def pin(
+    ctx: Context, title: str, ids: dict[str, object], media_type: str | None,
+    year: int | None = None,
+) -> list[str]:  # fmt: skip
+    """Pin ids (and a type, a year) to the work(s) titled ``title``; returns their titles.
+
+    A later pin adds to the ids pinned before: an id for the same service replaces only
+    that one (see :meth:`pv2simkl.store.metadata.Metadata.pin`).
+    """
     works = ctx.store.find_works(title)
     if not works:
         raise NotFoundError(
             f"No stored title matches {title!r}; see `pv2simkl history` for the names."
         )
     for work in works:
-        ctx.store.pin(work["id"], ids, media_type)
+        ctx.store.pin(work["id"], ids, media_type, year)
     return [w["title"] for w in works]
 
 
