@@ -200,10 +200,17 @@ class EnrichReport:
 
 
 def _query(row: dict, fallback_language: str):
+    """A store row as the resolver's question: title, kind, year, language, and (when the
+    store gives them) the first watch and the seasons watched."""
     from pv2simkl.providers.base import Query
+    from pv2simkl.providers.resolver import first_watched
 
     language = (row["locale"] or fallback_language or "").split("-")[0].split("_")[0] or None
-    return Query(title=row["title"], kind=row["kind"], year=row["year"], language=language)
+    seasons = tuple(sorted({int(s) for s in row.get("seasons") or () if s is not None}))
+    return Query(
+        title=row["title"], kind=row["kind"], year=row["year"], language=language,
+        first_watched=first_watched(row.get("first_watched")), seasons=seasons,
+    )  # fmt: skip
 
 
 def enrich(ctx: Context, *, progress: ProgressHook | None = None) -> EnrichReport:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pv2simkl.config import ProviderSettings
@@ -77,6 +78,9 @@ class Query:
     kind: Literal["movie", "show"]
     year: int | None = None
     language: str | None = None  # e.g. "de" for titles from a German page
+    # When the person first watched the work (a candidate released later cannot be it).
+    first_watched: datetime | None = None
+    seasons: tuple[int, ...] = ()  # the seasons watched (a show's details are asked for them)
 
 
 class Provider(ABC):

@@ -118,6 +118,13 @@ class RateLimiter:
         self._hold_until = 0.0
         self.waited = 0.0
 
+    @property
+    def rate(self) -> float:
+        """Calls a second this limiter lets through when kept busy: its tightest rate
+        (``"10/1, 1000/86400"`` → 0.0116, a daily quota being the budget of the day).
+        Unlimited (no rates) counts as a generous 100/s."""
+        return min((calls / seconds for calls, seconds in self.limits), default=100.0)
+
     def acquire(self) -> float:
         """Block until one more call fits every rate, then count it; the time it counted."""
         while True:
