@@ -738,3 +738,85 @@ def test_simkl_pin_flow_and_sync(catalog: Catalog) -> None:
         added = r.json()["added"]
         assert (added["movies"], added["shows"], added["episodes"]) == (1, 1, 6)
         assert len(r.json()["not_found"]["movies"]) == 1 and svc.synced[-1] == body
+
+
+# -- issue 10: anime entries, show status and episode lists, release dates ---------------
+
+
+def test_anime_season_entries_at_mal_jikan_and_simkl(svc: MockServices, http: httpx.Client) -> None:
+    fields = "num_episodes,media_type,start_date,related_anime"
+    mal = svc.base_urls["mal"]
+    base = http.get(f"{mal}/anime/16498", headers=MAL, params={"fields": fields}).json()
+    assert (base["title"], base["num_episodes"]) == ("Shingeki no Kyojin", 25)  # season 1 only
+    assert [(r["relation_type"], r["node"]["id"]) for r in base["related_anime"]] == [
+        ("sequel", 25777)]  # fmt: skip
+    params = {"q": "Shingeki no Kyojin Season 3", "fields": fields}
+    found = http.get(f"{mal}/anime", headers=MAL, params=params).json()
+    node = found["data"][0]["node"]
+    assert (node["id"], node["num_episodes"], node["start_date"]) == (35760, 12, "2018-07-23")
+    assert "related_anime" not in node  # a detail-only field, as at MAL
+    full = http.get(f"{svc.base_urls['jikan']}/anime/25777/full").json()["data"]
+    assert full["episodes"] == 12
+    assert [(r["relation"], r["entry"][0]["mal_id"]) for r in full["relations"]] == [
+        ("Prequel", 16498), ("Sequel", 35760)]  # fmt: skip
+    assert "relations" not in http.get(f"{svc.base_urls['jikan']}/anime/25777").json()["data"]
+    simkl = svc.base_urls["simkl"]
+    params = {"q": "Shingeki no Kyojin Season 2", "extended": "full", **SIMKL}
+    rows = http.get(f"{simkl}/search/anime", params=params).json()
+    assert rows[0]["ids"]["simkl_id"] == 512251 and rows[0]["ep_count"] == 12
+    eps = http.get(f"{simkl}/anime/episodes/512251",
+                   params={"extended": "full_anime_seasons", **SIMKL}).json()  # fmt: skip
+    assert [(e["episode"], e["tvdb"]) for e in eps][:2] == [
+        (1, {"season": 2, "episode": 1}), (2, {"season": 2, "episode": 2})]  # fmt: skip
+    assert "tvdb" not in http.get(f"{simkl}/anime/episodes/512251", params=SIMKL).json()[0]
+    # TMDB knows one show of three seasons.
+    show = http.get(f"{svc.base_urls['tmdb']}/tv/1429", headers=TMDB).json()
+    assert show["number_of_seasons"] == 3 and show["number_of_episodes"] == 49
+
+
+def test_a_long_running_anime_is_one_entry(svc: MockServices, http: httpx.Client) -> None:
+    simkl = svc.base_urls["simkl"]
+    eps = http.get(f"{simkl}/anime/episodes/41501",
+                   params={"extended": "full_anime_seasons", **SIMKL}).json()  # fmt: skip
+    by_tvdb = {(e["tvdb"]["season"], e["tvdb"]["episode"]): e["episode"] for e in eps}
+    assert by_tvdb[(2, 1)] == 27 and by_tvdb[(3, 20)] == 70
+    node = http.get(f"{svc.base_urls['mal']}/anime/50001", headers=MAL,
+                    params={"fields": "num_episodes,status"}).json()  # fmt: skip
+    assert (node["num_episodes"], node["status"]) == (70, "currently_airing")
+
+
+def test_ended_and_airing_shows_tell_their_last_aired_episode(
+    svc: MockServices, http: httpx.Client, tvdb_token: str
+) -> None:
+    tmdb = svc.base_urls["tmdb"]
+    ended = http.get(f"{tmdb}/tv/2996", headers=TMDB).json()
+    assert ended["status"] == "Ended" and ended["next_episode_to_air"] is None
+    last = ended["last_episode_to_air"]
+    assert (last["season_number"], last["episode_number"]) == (2, 6)
+    airing = http.get(f"{tmdb}/tv/230001", headers=TMDB).json()
+    assert airing["status"] == "Returning Series"
+    last, nxt = airing["last_episode_to_air"], airing["next_episode_to_air"]
+    assert (last["season_number"], last["episode_number"]) == (2, 5)
+    assert (nxt["season_number"], nxt["episode_number"], nxt["air_date"][:4]) == (2, 6, "2031")
+    eps = http.get(f"{svc.base_urls['simkl']}/tv/episodes/2230001", params=SIMKL).json()
+    assert [(e["episode"], e["aired"]) for e in eps if e["season"] == 2][-4:] == [
+        (5, True), (6, False), (7, False), (8, False)]  # fmt: skip
+    record = http.get(f"{svc.base_urls['tvdb']}/series/430001/extended",
+                      params={"meta": "episodes"},
+                      headers={"Authorization": f"Bearer {tvdb_token}"}).json()["data"]  # fmt: skip
+    assert record["status"]["name"] == "Continuing" and record["nextAired"].startswith("2031")
+    assert max(e["aired"] for e in record["episodes"]).startswith("2031")
+
+
+def test_a_decoy_announced_after_the_watch(svc: MockServices, http: httpx.Client) -> None:
+    rows = http.get(f"{svc.base_urls['tmdb']}/search/movie", params={"query": "Glass Harbor"},
+                    headers=TMDB).json()["results"]  # fmt: skip
+    assert [(r["id"], r["release_date"]) for r in rows] == [
+        (1270001, "2027-03-12"),
+        (619001, "2019-10-11"),
+    ]  # the decoy is the more popular
+    assert http.get(f"{svc.base_urls['tmdb']}/movie/1270001", headers=TMDB).json()[
+        "status"] == "Planned"  # fmt: skip
+    simkl = http.get(f"{svc.base_urls['simkl']}/search/movie",
+                     params={"q": "Glass Harbor", "extended": "full", **SIMKL}).json()  # fmt: skip
+    assert [(r["year"], r["status"]) for r in simkl] == [(2027, "upcoming"), (2019, "released")]
