@@ -168,7 +168,11 @@ def import_cmd(
         list[Path], typer.Argument(help="Saved pages, API replies, exports (files, folders, ZIPs).")
     ],
     export: Annotated[
-        bool, typer.Option("--export", help="Write the delta CSV right after.")
+        bool,
+        typer.Option(
+            "--export",
+            help="Find the new titles' ids (when a provider is usable), then write the delta CSV.",
+        ),
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Folder for the CSV (with --export).")] = None,
     force: Annotated[bool, typer.Option(help="Read files again even if already imported.")] = False,
@@ -212,7 +216,7 @@ def import_cmd(
             f"of {counts['works']} titles ({ctx.paths.db})."
         )
         if export:
-            _print_export(pipeline.export(ctx, out_dir=out))
+            _print_fresh_export(pipeline.export_fresh(ctx, out_dir=out))
         if report.failures:
             raise typer.Exit(report.failures[0][1].exit_code)
 
@@ -232,6 +236,29 @@ def _print_export(result) -> None:
     for path in result.files:
         typer.echo(f"Wrote {path}")
     typer.echo(f"{result.rows} rows for Simkl's CSV import (https://simkl.com/apps/import/csv/).")
+
+
+def _print_fresh_export(fresh: pipeline.FreshExport) -> None:
+    """What ``--export`` did: the titles matched first (when a provider was usable), a
+    provider's failure as a warning (the CSV is written anyway), then the files."""
+    enriched = fresh.enriched
+    if enriched is not None and enriched.works:
+        typer.echo(
+            f"Looked up {enriched.works} titles before the export: {enriched.matched} matched"
+            + (
+                f", {enriched.unmatched} unmatched (see `pv2simkl unmatched`)"
+                if enriched.unmatched
+                else ""
+            )
+            + "."
+        )
+    errors = enriched.errors if enriched is not None else []
+    if errors:
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        typer.echo(f"warning: some lookups failed: {'; '.join(errors[:3])}{more}. The CSV "
+                   "carries the ids found so far; the next export adds the others.",
+                   err=True)  # fmt: skip
+    _print_export(fresh.written)
 
 
 @app.command("export")
@@ -437,7 +464,11 @@ def fetch_cmd(
         bool, typer.Option("--full", help="Read every page, not only new ones.")
     ] = False,
     export: Annotated[
-        bool, typer.Option("--export", help="Write the delta CSV right after.")
+        bool,
+        typer.Option(
+            "--export",
+            help="Find the new titles' ids (when a provider is usable), then write the delta CSV.",
+        ),
     ] = False,
 ) -> None:
     """Read the watch history from Amazon (signing in with the stored credentials)."""
@@ -462,7 +493,7 @@ def fetch_cmd(
             + "."
         )
         if export:
-            _print_export(pipeline.export(ctx))
+            _print_fresh_export(pipeline.export_fresh(ctx))
 
 
 @app.command("sync")

@@ -178,6 +178,48 @@ def export(
     return exporter.export(ctx.store, folder, ctx.settings.export, all_history=all_history)
 
 
+@dataclass
+class FreshExport:
+    """An export that enriched first: what ``enrich`` did (None when no provider was
+    usable, or offline) and what the export wrote."""
+
+    enriched: EnrichReport | None
+    written: exporter.ExportResult
+
+
+def enrich_before_export(ctx: Context, *, failures: list[str] | None = None) -> EnrichReport | None:
+    """Find the ids of new titles before they are exported, when any provider is usable.
+
+    None, silently, when none is (no key, all disabled) or ``[metadata] offline`` is set
+    (cached answers only: new titles have none). A provider that is down never stops the
+    export that follows (its errors are logged; the rows carry the ids known so far), nor
+    does an enrich that fails as a whole: that is logged, added to ``failures``, and None
+    is returned."""
+    if ctx.settings.metadata.offline:
+        return None
+    try:
+        report = enrich(ctx)
+    except Pv2SimklError as exc:
+        log.warning("enrich before the export failed: %s; the CSV carries the ids known", exc)
+        if failures is not None:
+            failures.append(f"enrich: {exc}")
+        return None
+    if not any(state == "ok" for _, state, _ in report.providers):
+        return None
+    for error in report.errors:
+        log.warning("enrich before the export: %s", error)
+    return report
+
+
+def export_fresh(
+    ctx: Context, *, all_history: bool = False, out_dir: Path | None = None
+) -> FreshExport:
+    """Enrich when a provider is usable, then export: what ``import --export``, ``fetch
+    --export`` and the daemon write, so a new title reaches Simkl with its ids."""
+    enriched = enrich_before_export(ctx)
+    return FreshExport(enriched, export(ctx, all_history=all_history, out_dir=out_dir))
+
+
 def history(ctx: Context) -> Iterator[WatchEvent]:
     """Every stored watch event, oldest first."""
     return ctx.store.iter_events()
@@ -462,8 +504,10 @@ def browser_fetch(ctx: Context, *, headless: bool = True) -> ImportResult:
                         updated=added.updated, warnings=flat.warnings)  # fmt: skip
 
 
-def import_inbox_file(ctx: Context, path: Path) -> InboxResult:
-    """Import one inbox file and move it to processed/ or failed/.
+def import_inbox_file(ctx: Context, path: Path, *, enrich_after: bool = True) -> InboxResult:
+    """Import one inbox file and move it to processed/ or failed/; then, when it added
+    something, ``enrich_after`` and ``[daemon] enrich`` is on, find the new titles' ids
+    (see :func:`enrich_before_export`), so the export the daemon writes next carries them.
 
     The file is taken as it is now (size, mtime, SHA-256). If it differs from that after
     the import, it was still being written: it stays in the inbox (``changed``) to be taken
@@ -495,7 +539,14 @@ def import_inbox_file(ctx: Context, path: Path) -> InboxResult:
         return changed if moved is None else InboxResult("failed", reason, name)
     if inbox.move_processed(path, folder, taken) is None:
         return changed
+    if enrich_after and ctx.settings.daemon.enrich and _added_anything(report):
+        enrich_before_export(ctx)
     return InboxResult("processed", f"{report.added} new events", name)
+
+
+def _added_anything(report: ImportReport) -> bool:
+    """New events or new watchlist titles: only these bring works without ids."""
+    return any(r.added or r.watchlist for r in report.results)
 
 
 @dataclass
@@ -570,11 +621,9 @@ def sync(
             report.errors.append(f"fetch: {exc}")
     sync_inbox(ctx, report, settle=settle, settler=settler)
     if daemon.enrich:
-        try:
-            enriched = enrich(ctx)
+        enriched = enrich_before_export(ctx, failures=report.errors)
+        if enriched is not None:
             report.matched, report.unmatched = enriched.matched, enriched.unmatched
-        except Pv2SimklError as exc:
-            report.errors.append(f"enrich: {exc}")
     try:
         written = export(ctx)
         report.csv = [str(p) for p in written.files]
@@ -609,7 +658,7 @@ def sync_inbox(
     files = inbox.waiting(ctx.paths.inbox)
     ready = watcher.settle(files, patience)
     for path in ready:
-        result = import_inbox_file(ctx, path)
+        result = import_inbox_file(ctx, path, enrich_after=False)  # the sync enriches after
         if result.outcome == "changed":
             watcher.again(path)
         else:
