@@ -301,6 +301,9 @@ def _print_enrich(report: pipeline.EnrichReport) -> None:
         f"unmatched; {report.episodes_numbered} episode numbers found; {sent} requests "
         f"({report.cache_hits} answers from the cache)."
     )
+    if sent:
+        per = ", ".join(f"{name} {n}" for name, n in report.requests.items() if n)
+        typer.echo(f"Requests per service: {per}.")
     if report.unmatched:
         typer.echo("See `pv2simkl unmatched`, and pin a title with `pv2simkl match`.")
 
@@ -367,7 +370,21 @@ def unmatched_cmd() -> None:
                     f"    {c['score']:5.1f}  {c['title']} ({year}, {c['kind']}) "
                     f"via {c['provider']}: {ids}"
                 )
+                if c.get("why"):
+                    typer.echo(f"           {_why(c['why'])}")
         typer.echo(f'{len(works)} unmatched. Pin one: pv2simkl match "TITLE" --tmdb ID')
+
+
+def _why(why: dict) -> str:
+    """A candidate's named adjustments as ``unmatched`` explains them, like a tagger's
+    distance: ``title 92.0, year -40, type +5, date: released after first watch``."""
+    parts = []
+    for name, value in why.items():
+        if isinstance(value, int | float):
+            parts.append(f"{name} {value:.1f}" if name == "title" else f"{name} {value:+g}")
+        else:
+            parts.append(f"{name}: {value}")
+    return ", ".join(parts)
 
 
 @app.command("doctor")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -239,3 +242,37 @@ def test_single_x_dash_y_row_becomes_an_episode_once_a_service_knows_the_show(
     assert got == {("episode", show, "First Light"), ("movie", "Jin-Roh - Uomini e lupi", None)}
     assert csv_rows[show]["Type"] == "tv" and csv_rows[show]["TMDB"]
     assert "First Light-" + show not in csv_rows
+
+
+def cli(tmp_path: Path, services: MockServices, *args: str) -> subprocess.CompletedProcess:
+    """``pv2simkl ARGS`` in its own process, against the mock services."""
+    env = {**os.environ, "PV2SIMKL_DATA_DIR": str(tmp_path), "PV2SIMKL_OFFLINE": "0", **KEYS}
+    env.update({f"PV2SIMKL_{s.upper()}_BASE_URL": url for s, url in services.base_urls.items()})
+    env.update({f"PV2SIMKL_{s.upper()}_LIMITS": "150/1" for s in FAST})
+    return subprocess.run([sys.executable, "-m", "pv2simkl", *args], env=env, text=True,
+                          capture_output=True, timeout=120, check=True)  # fmt: skip
+
+
+def test_watch_dates_decide_and_unmatched_explains_why(
+    tmp_path: Path, services: MockServices
+) -> None:
+    """A 2027 remake cannot be what was watched in 2025, nor Dune (2021) what was watched
+    in 1990; ``unmatched`` names the adjustments that left a remake open."""
+    export = tmp_path / "Digital.PrimeVideo.Viewinghistory.csv"
+    export.write_text(
+        "Playback Hour,Entitlement Type,Video Type,Title\n"
+        "05/01/2025 21:00:00,PRIME_SUBSCRIPTION,Feature,Glass Harbor\n"
+        "03/02/1990 21:00:00,PRIME_SUBSCRIPTION,Feature,Dune\n"
+        "06/09/2019 21:00:00,PRIME_SUBSCRIPTION,Feature,Ocean's Eleven\n"
+    )
+    cli(tmp_path, services, "import", str(export))
+    cli(tmp_path, services, "enrich")
+    with sqlite3.connect(tmp_path / "pv2simkl.sqlite3") as db:
+        found = dict(db.execute("SELECT title, tmdb_id FROM works").fetchall())
+    assert found["Glass Harbor"] == 619001  # the 2019 film, not the more popular 2027 remake
+    assert found["Dune"] == 841  # 1984: the 2021 film came out after the 1990 watch
+    assert found["Ocean's Eleven"] is None
+    shown = cli(tmp_path, services, "unmatched").stdout
+    assert "Ocean's Eleven (movie)" in shown
+    assert "title 100.0, type +5, watch year -4" in shown  # the 1960 film, watched in 2019
+    assert "title 100.0, type +5\n" in shown  # the 2001 film: nothing against it
