@@ -462,3 +462,28 @@ def test_anime_entries_come_again_once_when_the_ids_change(tmp_path: Path) -> No
     rows = written(run(data, "export"))
     assert [(r["MAL_ID"], r["LastEpWatched"]) for r in rows] == [("11", "s1e3"), ("22", "s1e2")]
     assert written(run(data, "export")) == []
+
+
+# ---- end to end: import → export → enrich → export -------------------------------------------
+
+
+def test_enrich_after_an_export_sends_the_ids_anime_entries_and_status(
+    tmp_path: Path, services: MockServices
+) -> None:
+    data = tmp_path / "data"
+    aot = [ep("Attack on Titan", 1, n, 1) for n in (24, 25)] + [ep("Attack on Titan", 2, 5, 3)]
+    stored(data, [*aot, ep("Das Boot", 1, 1, 2), ep("Das Boot", 3, 6, 4), ep("Reacher", 2, 8, 5)])
+    before = by_title(written(run(data, "export")))
+    assert before["Attack on Titan"]["LastEpWatched"] == "s2e5"  # no entries known yet
+    assert before["Das Boot"]["TVDB_ID"] == "" and before["Das Boot"]["Watchlist"] == "watching"
+    assert run(data, "enrich", env=provider_env(services)).returncode == 0
+    after = written(run(data, "export"))
+    rows = by_title(after)
+    assert len(after) == 4  # each work once; Attack on Titan as its two MAL entries
+    assert [(r["MAL_ID"], r["LastEpWatched"], r["Watchlist"]) for r in after[:2]] == [
+        ("16498", "s1e25", "completed"),
+        ("25777", "s1e5", "watching"),
+    ]
+    assert (rows["Das Boot"]["TVDB_ID"], rows["Das Boot"]["Watchlist"]) == ("346321", "completed")
+    assert (rows["Reacher"]["TMDB"], rows["Reacher"]["Watchlist"]) == ("108978", "watching")
+    assert written(run(data, "export")) == []
