@@ -1,9 +1,14 @@
 """Simkl CSV export: one row per work, delta files, atomic writes, rotation.
 
-A delta holds the works that have events not yet exported; each row is computed from
-all of the work's events (a show's ``LastEpWatched`` is the highest episode ever
-watched). Order of work: claim the events in a batch (one transaction), stream the rows
-of every part to a temporary name (``.simkl-….csv.tmp``) and fsync it, then rename all
+A delta holds the works that have events not yet exported, and the works whose ids
+changed since their last export (``works.ids_pending``: written again, once, with them);
+each row is computed from all of the work's events (a show's ``LastEpWatched`` is the
+highest episode ever watched; ``completed`` once an ended show's last aired episode was
+watched). An anime whose seasons map to MAL/Simkl entries gives one row per entry watched,
+numbered inside the entry (:func:`rows_for`), so parts are split by rows.
+
+Order of work: claim the events in a batch (one transaction), compute the rows, write
+every part under a temporary name (``.simkl-….csv.tmp``) and fsync it, then rename all
 parts to their final names, then mark the batch done. A final-named part is therefore
 always whole and is never deleted or rewritten (an uploader may already have sent it):
 :func:`recover` finishes a batch whose renaming had begun (every part was whole by then)

@@ -433,3 +433,57 @@ def test_exports_and_recoveries_at_once_write_each_work_once(tmp_path: Path) -> 
     titles = _titles(out)
     assert len(titles) == len(set(titles)) == 360
     assert not list(out.glob(".*"))
+
+
+def _as_anime(store: Store, title: str, entries: list[tuple]) -> None:
+    """(season, mal, simkl, title, episodes, offset) rows, as store/metadata.py writes them."""
+    import sqlite3
+
+    db = sqlite3.connect(store.path)
+    with db:
+        db.execute("UPDATE works SET media_type = 'anime' WHERE title = ?", [title])
+        for row in entries:
+            db.execute(
+                "INSERT INTO anime_entries (work_id, season, mal_id, simkl_id, title, episodes,"
+                ' "offset") SELECT id, ?, ?, ?, ?, ?, ? FROM works WHERE title = ?',
+                [*row, title],
+            )
+    db.close()
+
+
+def test_parts_split_at_rows_not_works_when_an_anime_gives_several(
+    store: Store, tmp_path: Path
+) -> None:
+    store.add_import(
+        [ev("A", 1, 1, 3), ev("A", 2, 2, 2), ev("A", 3, 3, 1), ev("M", 4), ev("N", 5)],
+        path="f", sha256="a", source="t",
+    )  # fmt: skip
+    _as_anime(store, "A", [(1, 1, None, "A", 12, 0), (2, 2, None, "A 2", 12, 0),
+                           (3, 3, None, "A 3", None, 0)])  # fmt: skip
+    result = export.export(store, tmp_path / "out", settings(max_rows=2))
+    assert [len(read(p)) for p in result.files] == [2, 2, 1] and result.rows == 5
+    rows = [r for p in result.files for r in read(p)]
+    assert [(r["MAL_ID"], r["LastEpWatched"]) for r in rows[:3]] == [
+        ("1", "s1e3"), ("2", "s1e2"), ("3", "s1e1"),
+    ]  # fmt: skip
+    assert store.unfinished_batches() == [] and store.counts()["unexported"] == 0
+
+
+def test_an_entry_without_ids_is_no_entry(store: Store, tmp_path: Path) -> None:
+    store.add_import([ev("A", 1, 1, 3), ev("A", 2, 2, 4)], path="f", sha256="a", source="t")
+    _as_anime(store, "A", [(1, None, None, "A", 12, 0), (2, 7, None, None, None, 0)])
+    rows = read(export.export(store, tmp_path / "out", settings()).files[0])
+    assert [(r["Title"], r["MAL_ID"], r["LastEpWatched"]) for r in rows] == [
+        ("A", "7", "s1e4"), ("A", "", "s1e3"),
+    ]  # fmt: skip
+
+
+def test_show_status_needs_an_ended_show_and_its_last_aired_episode() -> None:
+    ended = {"show_status": "ended", "last_aired_season": 2, "last_aired_episode": 10}
+    assert export.show_status(ended, (2, 10)) == "completed"
+    assert export.show_status(ended, (3, 1)) == "completed"
+    assert export.show_status(ended, (2, 9)) == "watching"
+    assert export.show_status(ended, None) == "watching"
+    assert export.show_status({**ended, "show_status": "airing"}, (2, 10)) == "watching"
+    assert export.show_status({**ended, "last_aired_episode": None}, (9, 9)) == "watching"
+    assert export.show_status({"show_status": "completed"}, (1, 1)) == "watching"
