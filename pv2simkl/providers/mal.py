@@ -13,10 +13,22 @@ unknown type), a show query everything else but music videos and ads.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from pv2simkl import titles as _titles
 from pv2simkl.models import Ids
-from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.base import (
+    AnimeEntry,
+    Candidate,
+    Details,
+    MediaKind,
+    Provider,
+    Query,
+    int_or_none,
+    year_of,
+)
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.base import unique_texts as _dedup
 from pv2simkl.providers.http import BadResponse, Response
@@ -33,6 +45,107 @@ STATUSES = {
     "not_yet_aired": "tba", "not yet aired": "tba",
 }  # fmt: skip
 PROBE_TITLE = "Cowboy Bebop"
+
+
+def season_queries(names: list[str], season: int) -> list[str]:
+    """The searches that find a season's own entry: ``<title> Season <n>`` for the
+    entry's first two names (romaji, English), as MAL and Simkl title sequels."""
+    return [f"{name} Season {season}" for name in names[:2]]
+
+
+def holds_season(base_names: list[str], names: list[str], season: int) -> bool:
+    """Whether an entry named ``names`` is season ``season`` of the work named
+    ``base_names``: one of its names is a base name plus that season's number
+    (``Shingeki no Kyojin Season 3``, ``Attack on Titan 3rd Season``), never a part of
+    a season (``… Season 3 Part 2``) nor a film or a spin-off of the same name."""
+    bases = {_titles.match_key(n) for n in base_names if n}
+    for name in names:
+        found = _titles.season_suffix(name)
+        if found and found[1] == season and _titles.match_key(found[0]) in bases:
+            return True
+    return False
+
+
+def release_date(value: Any) -> str | None:
+    """``"2017"``, ``"2017-10"``, ``"2017-10-23"`` or an ISO instant → its date part."""
+    if isinstance(value, str) and year_of(value) is not None:
+        return value.strip()[:10]
+    return None
+
+
+@dataclass
+class Entry:
+    """One MAL entry as a season's holder: its id, names, episodes and airing state."""
+
+    mal: int
+    names: list[str]
+    episodes: int | None  # None while it airs (the count is not final) or unknown
+    released: str | None
+    movie: bool = False
+
+
+def _count(value: Any, status: str | None) -> int | None:
+    """An entry's final episode count: a positive int of an entry no longer airing."""
+    if isinstance(value, bool) or status in ("airing", "tba"):
+        return None
+    number = int_or_none(value)
+    return number if number and number > 0 else None
+
+
+def mal_entry(node: Any) -> Entry | None:
+    """A MAL v2 node (``id``, ``title``, ``alternative_titles``, ``num_episodes`` …)."""
+    if not isinstance(node, dict) or isinstance(node.get("id"), bool):
+        return None
+    mal = int_or_none(node.get("id"))
+    alt = node.get("alternative_titles")
+    alt = alt if isinstance(alt, dict) else {}
+    synonyms = alt.get("synonyms") if isinstance(alt.get("synonyms"), list) else []
+    names = _dedup([node.get("title"), alt.get("en"), *synonyms, alt.get("ja")])
+    if mal is None or not names:
+        return None
+    movie = _is_movie(node.get("media_type"))
+    return Entry(mal, names, _count(node.get("num_episodes"), _status(node.get("status"), movie)),
+                 release_date(node.get("start_date")), movie)  # fmt: skip
+
+
+def jikan_entry(item: Any) -> Entry | None:
+    """A Jikan anime object (``mal_id``, ``titles``, ``episodes``, ``aired``, ``type``)."""
+    if not isinstance(item, dict) or isinstance(item.get("mal_id"), bool):
+        return None
+    mal = int_or_none(item.get("mal_id"))
+    listed = item.get("titles")
+    listed = [t.get("title") for t in listed if isinstance(t, dict)] if isinstance(
+        listed, list) else []  # fmt: skip
+    synonyms = item.get("title_synonyms")
+    names = _dedup([item.get("title"), item.get("title_english"), *listed,
+                    *(synonyms if isinstance(synonyms, list) else [])])  # fmt: skip
+    if mal is None or not names:
+        return None
+    aired = item.get("aired")
+    start = aired.get("from") if isinstance(aired, dict) else None
+    movie = _is_movie(item.get("type"))
+    return Entry(mal, names, _count(item.get("episodes"), _status(item.get("status"), movie)),
+                 release_date(start), movie)  # fmt: skip
+
+
+def season_details(
+    base: Entry, seasons: list[int], search: Callable[[str], list[Entry]]
+) -> Details:
+    """Details of an anime whose season-1 entry is ``base``: the entry of each watched
+    season, season 1 being ``base`` and any other the one ``search`` finds by its title
+    (``<title> Season <n>``). A season no entry is named for is left out."""
+    entries = []
+    for season in sorted(set(seasons) or {1}):
+        found: Entry | None = base if season == 1 else None
+        for query in season_queries(base.names, season) if season > 1 else []:
+            hits = [e for e in search(query) if e.mal != base.mal]
+            found = next((e for e in hits if holds_season(base.names, e.names, season)), None)
+            if found is not None:
+                break
+        if found is not None:
+            entries.append(AnimeEntry(season=season, mal=found.mal, title=found.names[0],
+                                      episodes=found.episodes))  # fmt: skip
+    return Details(released=base.released, anime_entries=entries)
 
 
 def _fits(media_type: Any, movie: bool) -> bool:
@@ -86,10 +199,16 @@ class MyAnimeList(Provider):
         data = response.data.get("data") if isinstance(response.data, dict) else None
         if not isinstance(data, list):
             raise BadResponse(self.name, "/anime answered no data list")
+        return self._parse_nodes(data, movie)
+
+    def _parse_nodes(self, data: list[Any], movie: bool | None) -> list[Candidate]:
+        """``[{"node": {…}}]`` → candidates (``movie`` None: of any type)."""
         out = []
         for row in data:
             node = row.get("node") if isinstance(row, dict) else None
-            if not isinstance(node, dict) or not _fits(node.get("media_type"), movie):
+            if not isinstance(node, dict):
+                continue
+            if movie is not None and not _fits(node.get("media_type"), movie):
                 continue
             mal = int_or_none(node.get("id"))
             title = _text(node.get("title"))
@@ -107,9 +226,45 @@ class MyAnimeList(Provider):
                     ids=Ids(mal=mal),
                     titles=_dedup([title, alt.get("en"), alt.get("ja"), *synonyms]),
                     status=_status(node.get("status"), _is_movie(node.get("media_type"))),
+                    released=release_date(node.get("start_date")),
                 )  # fmt: skip
             )
         return out
+
+    # -- details -----------------------------------------------------------------------
+
+    def details(self, ids: Ids, kind: MediaKind, seasons: list[int]) -> Details | None:
+        """The MAL entry of each watched season of an anime, by the entries' own titles.
+
+        Season 1 is the work's own entry (``GET /anime/{id}``); a later season is the
+        entry a ``<title> Season <n>`` search finds whose name says that season, with its
+        episode count (None while it airs). MAL cannot tell how a long-running entry
+        spans seasons: a season without its own entry is left out (no offsets here).
+        """
+        if ids.mal is None or kind == "movie":
+            return None
+        response = self.client.get(f"/anime/{int(ids.mal)}", {"fields": MAL_FIELDS},
+                                   kind="lookup")  # fmt: skip
+        if response is None:
+            return None
+        if not isinstance(response.data, dict):
+            raise BadResponse(self.name, "/anime/{id} answered no object")
+        base = mal_entry(response.data)
+        if base is None:
+            return None
+        return season_details(base, seasons, self._search_nodes)
+
+    def _search_nodes(self, query: str) -> list[Entry]:
+        """The entries a title search finds (any type but films and music)."""
+        params = {"q": query, "limit": SEARCH_LIMIT, "fields": MAL_FIELDS}
+        response = self.client.get("/anime", params, kind="search")
+        if response is None:
+            return []
+        data = response.data.get("data") if isinstance(response.data, dict) else None
+        if not isinstance(data, list):
+            raise BadResponse(self.name, "/anime answered no data list")
+        nodes = [row.get("node") for row in data if isinstance(row, dict)]
+        return [e for e in map(mal_entry, nodes) if e is not None and not e.movie]
 
     # MAL knows no other service's ids: lookup stays the base's None.
 
@@ -156,6 +311,29 @@ class Jikan(Provider):
             raise BadResponse(self.name, "/anime/{id} answered no data object")
         return self._candidate(data)
 
+    def details(self, ids: Ids, kind: MediaKind, seasons: list[int]) -> Details | None:
+        """The MAL entry of each watched season, as :meth:`MyAnimeList.details` finds it:
+        the work's own entry (``GET /anime/{id}``), the others by their own titles."""
+        if ids.mal is None or kind == "movie":
+            return None
+        response = self.client.get(f"/anime/{int(ids.mal)}", kind="lookup")
+        if response is None:
+            return None
+        data = response.data.get("data") if isinstance(response.data, dict) else None
+        if not isinstance(data, dict):
+            raise BadResponse(self.name, "/anime/{id} answered no data object")
+        base = jikan_entry(data)
+        return None if base is None else season_details(base, seasons, self._search_entries)
+
+    def _search_entries(self, query: str) -> list[Entry]:
+        response = self.client.get("/anime", {"q": query, "limit": SEARCH_LIMIT}, kind="search")
+        if response is None:
+            return []
+        data = response.data.get("data") if isinstance(response.data, dict) else None
+        if not isinstance(data, list):
+            raise BadResponse(self.name, "/anime answered no data list")
+        return [e for e in map(jikan_entry, data) if e is not None and not e.movie]
+
     def probe(self) -> None:
         """One uncached one-result search: Jikan answers (it has no key to check)."""
         self.client.get("/anime", {"q": PROBE_TITLE, "limit": 1}, kind="search", cache=False)
@@ -185,4 +363,5 @@ class Jikan(Provider):
             provider=self.name, title=names[0], kind="anime", year=year, ids=Ids(mal=mal),
             titles=names, popularity=float(members) if ok_number else 0.0,
             status=_status(item.get("status"), _is_movie(item.get("type"))),
+            released=release_date(aired.get("from")) if isinstance(aired, dict) else None,
         )  # fmt: skip

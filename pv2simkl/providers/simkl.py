@@ -17,10 +17,20 @@ from typing import Any, ClassVar
 
 from pv2simkl import __version__, titles
 from pv2simkl.models import Ids
-from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.base import (
+    AnimeEntry,
+    Candidate,
+    Details,
+    MediaKind,
+    Provider,
+    Query,
+    int_or_none,
+    year_of,
+)
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.http import BadResponse, Response
 from pv2simkl.providers.imdb import PROBE_ID, imdb_id
+from pv2simkl.providers.mal import holds_season, release_date, season_queries
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +179,12 @@ class Simkl(Provider):
         popularity = 0.0
         if isinstance(rank, int | float) and not isinstance(rank, bool) and rank > 0:
             popularity = 1.0 / rank  # rank 1 is the most popular
+        year = year_of(item.get("year"))
+        released = release_date(item.get("released")) or release_date(item.get("first_aired"))
         return Candidate(
-            provider=self.name, title=title, kind=kind, year=year_of(item.get("year")),
-            ids=ids, titles=_titles(item), popularity=popularity,
-            status=_text(item.get("status")),
+            provider=self.name, title=title, kind=kind, year=year, ids=ids,
+            titles=_titles(item), popularity=popularity, status=_text(item.get("status")),
+            released=released or (str(year) if year is not None else None),
         )  # fmt: skip
 
     # -- lookup ------------------------------------------------------------------------
@@ -235,6 +247,119 @@ class Simkl(Provider):
             item["ids"] = {"simkl": simkl}
         return self._candidate(item, kind)
 
+    # -- details -----------------------------------------------------------------------
+
+    def details(self, ids: Ids, kind: MediaKind, seasons: list[int]) -> Details | None:
+        """From the Simkl record and its episode list.
+
+        A movie: its release date and whether it is out (one request). A show: its first
+        air date, whether it has ended, and the last episode with ``aired`` true (two).
+        An anime: each watched season's entry, mapped through Simkl's own TVDB seasons
+        (``/anime/episodes/{id}?extended=full_anime_seasons``): the work's entry holds the
+        seasons its episodes map to, at their offsets (a long-running series holds them
+        all); a season it does not hold is the entry a ``<title> Season <n>`` search finds
+        whose episodes map to that season. The show's end is left to TMDB / TVDB (an
+        entry is one part of the show).
+        """
+        if ids.simkl is None:
+            return None
+        record = self._raw_record(int(ids.simkl), kind)
+        if record is None:
+            return None
+        status = _text(record.get("status"))
+        if kind == "movie":
+            return Details(released=release_date(record.get("released")),
+                           ended=None if status is None else status == "released")  # fmt: skip
+        released = release_date(record.get("first_aired"))
+        if kind == "tv":
+            return Details(released=released, ended=_ended(status),
+                           last_aired=self._last_aired(int(ids.simkl)))  # fmt: skip
+        return Details(released=released, anime_entries=self._entries(ids, record, seasons))
+
+    def _raw_record(self, simkl: int, kind: MediaKind) -> dict[str, Any] | None:
+        """The record object of ``/movies|tv|anime/{id}``; None when Simkl has none."""
+        response = self._get(f"{RECORD_PATHS[kind]}/{simkl}", kind="lookup")
+        if response is None or response.data is None:
+            return None
+        if not isinstance(response.data, dict):
+            raise BadResponse(self.name, f"{RECORD_PATHS[kind]}/{{id}} is not an object")
+        return response.data
+
+    def _episode_list(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        response = self._get(path, params, kind="episodes")
+        if response is None or response.data is None:
+            return []
+        if not isinstance(response.data, list):
+            raise BadResponse(self.name, f"{path.rsplit('/', 1)[0]} did not answer a list")
+        return response.data
+
+    def _last_aired(self, simkl: int) -> tuple[int, int] | None:
+        """(season, episode) of the last aired episode (specials and season 0 aside)."""
+        aired = []
+        for item in self._episode_list(f"/tv/episodes/{simkl}"):
+            if not isinstance(item, dict) or item.get("type", "episode") != "episode":
+                continue
+            season, number = _number(item.get("season")), _number(item.get("episode"))
+            if season and number and item.get("aired", True) is not False:
+                aired.append((season, number))
+        return max(aired) if aired else None
+
+    def _seasons_held(self, simkl: int) -> tuple[dict[int, int], dict[int, int]]:
+        """An anime entry's (offset by TVDB season, episodes by TVDB season), from its
+        episodes' ``tvdb`` mapping: offset = entry episode - season episode."""
+        offsets: dict[int, int] = {}
+        counts: dict[int, int] = {}
+        path = f"/anime/episodes/{simkl}"
+        for item in self._episode_list(path, {"extended": "full_anime_seasons"}):
+            tvdb = item.get("tvdb") if isinstance(item, dict) else None
+            if not isinstance(tvdb, dict) or item.get("type", "episode") != "episode":
+                continue
+            season, number = _number(tvdb.get("season")), _number(tvdb.get("episode"))
+            own = _number(item.get("episode"))
+            if not season or not number or own is None:
+                continue
+            offsets.setdefault(season, own - number)
+            counts[season] = counts.get(season, 0) + 1
+        return offsets, counts
+
+    def _entries(self, ids: Ids, record: dict[str, Any], seasons: list[int]) -> list[AnimeEntry]:
+        """The entry of each watched season (see :meth:`details`)."""
+        simkl = int(ids.simkl)  # type: ignore[arg-type]
+        names = _titles(record)
+        held, _ = self._seasons_held(simkl)
+        mal = parse_ids(record.get("ids")).mal or ids.mal
+        total = _final_count(record)
+        out = []
+        for season in sorted(set(seasons) or {1}):
+            if season in held:
+                out.append(AnimeEntry(season=season, mal=mal, simkl=simkl, title=names[0],
+                                       episodes=total, offset=max(0, held[season])))  # fmt: skip
+                continue
+            found = self._season_entry(names, season, simkl)
+            if found is not None:
+                out.append(found)
+        return out
+
+    def _season_entry(self, names: list[str], season: int, base: int) -> AnimeEntry | None:
+        """The entry of ``season`` found by its own title; its episodes must map to it."""
+        for query in season_queries(names, season):
+            for candidate in self._search("anime", query, None):
+                simkl = candidate.ids.simkl
+                if simkl in (None, base) or not holds_season(
+                    names, [candidate.title, *candidate.titles], season
+                ):
+                    continue
+                held, _ = self._seasons_held(simkl)  # type: ignore[arg-type]
+                if held and season not in held:
+                    continue  # named for the season, but Simkl maps it elsewhere
+                record = self._raw_record(simkl, "anime") or {}  # type: ignore[arg-type]
+                return AnimeEntry(
+                    season=season, mal=parse_ids(record.get("ids")).mal, simkl=simkl,
+                    title=candidate.title, episodes=_final_count(record),
+                    offset=max(0, held.get(season, 0)),
+                )  # fmt: skip
+        return None
+
     # -- episodes ----------------------------------------------------------------------
 
     def season_episodes(self, ids: Ids, season: int) -> dict[int, str] | None:
@@ -259,6 +384,24 @@ class Simkl(Provider):
     def probe(self) -> None:
         """One uncached ``/search/id``: a wrong client id answers 401 / 403 / 412."""
         self._get("/search/id", {"imdb": PROBE_ID}, kind="lookup", cache=False)
+
+
+def _ended(status: str | None) -> bool | None:
+    """Simkl's ``ended`` → True; ``airing`` / ``tba`` → False; anything else unknown."""
+    if status is None:
+        return None
+    return {"ended": True, "airing": False, "tba": False}.get(status.lower())
+
+
+def _final_count(record: dict[str, Any]) -> int | None:
+    """An anime entry's episode count once it has ended (None while it airs)."""
+    if _ended(_text(record.get("status"))) is not True:
+        return None
+    total = record.get("total_episodes")
+    if isinstance(total, bool):
+        return None
+    number = int_or_none(total)
+    return number if number and number > 0 else None
 
 
 def _names_match(candidate: Candidate, wanted: str) -> bool:

@@ -14,7 +14,15 @@ import logging
 from typing import Any, ClassVar
 
 from pv2simkl.models import Ids
-from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.base import (
+    Candidate,
+    Details,
+    MediaKind,
+    Provider,
+    Query,
+    int_or_none,
+    year_of,
+)  # fmt: skip
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.http import BadResponse
 from pv2simkl.providers.imdb import PROBE_ID, imdb_id
@@ -22,6 +30,28 @@ from pv2simkl.providers.imdb import PROBE_ID, imdb_id
 log = logging.getLogger(__name__)
 
 ANIMATION = 16  # TMDB genre id
+# A show's ``status`` that airs no more episodes (else: Returning Series, In Production,
+# Planned, Pilot); a movie's that is out (else: Rumored, Planned, In Production, …).
+ENDED_SHOW = {"ended", "canceled", "cancelled"}
+OUT_MOVIE = {"released"}
+
+
+def release_date(value: Any) -> str | None:
+    """``"2008-01-20"`` (or ``"2008"``) as given; ``""`` and anything else → None."""
+    if isinstance(value, str) and year_of(value) is not None:
+        return value.strip()[:10]
+    return None
+
+
+def _episode(value: Any) -> tuple[int, int] | None:
+    """``last_episode_to_air`` → (season, episode); None without both numbers."""
+    if not isinstance(value, dict):
+        return None
+    season, number = value.get("season_number"), value.get("episode_number")
+    if isinstance(season, bool) or isinstance(number, bool):
+        return None
+    season, number = int_or_none(season), int_or_none(number)
+    return (season, number) if season is not None and number is not None else None
 
 
 def _is_anime(item: dict[str, Any]) -> bool:
@@ -110,7 +140,7 @@ class Tmdb(Provider):
         return Candidate(
             provider=self.name, title=title, kind=kind, year=year_of(date), ids=Ids(tmdb=tmdb),
             titles=[title] + ([original] if original and original != title else []),
-            popularity=float(popularity) if ok_number else 0.0,
+            popularity=float(popularity) if ok_number else 0.0, released=release_date(date),
         )  # fmt: skip
 
     # -- lookup ------------------------------------------------------------------------
@@ -184,6 +214,36 @@ class Tmdb(Provider):
             if show is not None:
                 return self._external(show, kind)
         return None
+
+    # -- details -----------------------------------------------------------------------
+
+    def details(self, ids: Ids, kind: MediaKind, seasons: list[int]) -> Details | None:
+        """One ``/movie/{id}`` or ``/tv/{id}``: release or first air date, whether the
+        show has ended (``status``), and its ``last_episode_to_air``.
+
+        TMDB knows no MAL entries: an anime gets its show facts, no entries.
+        """
+        if ids.tmdb is None:
+            return None
+        movie = kind == "movie"
+        path = f"/movie/{int(ids.tmdb)}" if movie else f"/tv/{int(ids.tmdb)}"
+        response = self.client.get(path, kind="episodes")
+        if response is None:
+            return None
+        data = response.data
+        if not isinstance(data, dict):
+            raise BadResponse(self.name, f"{path.rsplit('/', 1)[0]}/{{id}} is not an object")
+        status = _text(data.get("status"))
+        if movie:
+            return Details(
+                released=release_date(data.get("release_date")),
+                ended=None if status is None else status.lower() in OUT_MOVIE,
+            )
+        return Details(
+            released=release_date(data.get("first_air_date")),
+            ended=None if status is None else status.lower() in ENDED_SHOW,
+            last_aired=_episode(data.get("last_episode_to_air")),
+        )
 
     # -- episodes ----------------------------------------------------------------------
 

@@ -159,3 +159,29 @@ def test_no_secret_in_errors_or_logs(make, mock: MockServices, caplog) -> None:
     with pytest.raises(Unavailable) as err:
         make("mal", attempts=2).search(Query("Berserk", "show"))
     assert_no_secret([str(err.value), *all_records(caplog)])
+
+
+# -- details (issue 10) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["mal", "jikan"])
+def test_details_find_season_entries_by_their_titles(make, mock: MockServices, name: str) -> None:
+    from pv2simkl.models import Ids
+
+    found = make(name).details(Ids(mal=16498), "anime", [1, 3])
+    assert found is not None and found.released == "2013-04-07"
+    assert [(e.season, e.mal, e.episodes, e.title) for e in found.anime_entries] == [
+        (1, 16498, 25, "Shingeki no Kyojin"),
+        (3, 35760, 12, "Shingeki no Kyojin Season 3"),
+    ]
+    # A long-running series: no entry is named for season 2, so none is made up.
+    long = make(name).details(Ids(mal=50001), "anime", [1, 2])
+    assert long is not None and [e.season for e in long.anime_entries] == [1]
+    assert long.anime_entries[0].episodes is None  # still airing
+
+
+def test_search_rows_carry_their_start_date(make, mock: MockServices) -> None:
+    from pv2simkl.providers.base import Query
+
+    found = make("mal").search(Query("Shingeki no Kyojin Season 2", "show"))
+    assert found[0].ids.mal == 25777 and found[0].released == "2017-04-01"

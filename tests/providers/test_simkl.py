@@ -213,3 +213,46 @@ def test_no_secret_in_any_library_log_record(make, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     make("simkl").search(Query("Dune", "movie"))
     assert_no_secret(all_records(caplog))
+
+
+# -- details (issue 10) -----------------------------------------------------------------
+
+
+def test_details_of_a_two_season_anime_find_each_seasons_entry(make, mock: MockServices) -> None:
+    from pv2simkl.providers.base import AnimeEntry
+
+    found = make("simkl").details(Ids(simkl=39687), "anime", [1, 2, 3])
+    assert found is not None and found.released == "2013-04-07"
+    assert found.anime_entries == [
+        AnimeEntry(1, 16498, 39687, "Shingeki no Kyojin", 25, 0),
+        AnimeEntry(2, 25777, 512251, "Shingeki no Kyojin Season 2", 12, 0),
+        AnimeEntry(3, 35760, 712461, "Shingeki no Kyojin Season 3", 12, 0),
+    ]
+    searched = [r.query["q"] for r in mock.requests("simkl", path_prefix="/search/anime")]
+    assert searched == ["Shingeki no Kyojin Season 2", "Shingeki no Kyojin Season 3"]
+
+
+def test_details_of_a_long_running_anime_give_offsets(make, mock: MockServices) -> None:
+    found = make("simkl").details(Ids(simkl=41501), "anime", [2, 3])
+    assert found is not None
+    assert [(e.season, e.mal, e.offset, e.episodes) for e in found.anime_entries] == [
+        (2, 50001, 26, None), (3, 50001, 50, None)]  # airing: no final count  # fmt: skip
+    assert not mock.requests("simkl", path_prefix="/search")  # one entry holds them all
+
+
+def test_details_of_ended_and_airing_shows(make, mock: MockServices) -> None:
+    simkl = make("simkl")
+    ended = simkl.details(Ids(simkl=12001), "tv", [1])
+    assert ended is not None and (ended.ended, ended.last_aired) == (True, (2, 6))
+    assert ended.released == "2001-07-09"
+    airing = simkl.details(Ids(simkl=2230001), "tv", [2])
+    assert airing is not None and (airing.ended, airing.last_aired) == (False, (2, 5))
+
+
+def test_details_of_a_movie_and_release_dates_in_search(make, mock: MockServices) -> None:
+    simkl = make("simkl")
+    found = simkl.details(Ids(simkl=2270001), "movie", [])
+    assert found is not None and (found.released, found.ended) == ("2027-03-12", False)
+    rows = simkl.search(Query("Glass Harbor", "movie"))
+    assert {c.released for c in rows} == {"2019", "2027"}  # the search tells years only
+    assert simkl.details(Ids(), "tv", [1]) is None

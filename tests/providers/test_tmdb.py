@@ -216,3 +216,32 @@ def test_no_secret_in_any_library_log_record(make, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     make("tmdb", token="", api_key=DEFAULT_KEYS["tmdb_api_key"]).search(Query("Dune", "movie"))
     assert_no_secret(all_records(caplog))
+
+
+# -- details (issue 10) -----------------------------------------------------------------
+
+
+def test_details_of_shows_in_one_request(make, mock: MockServices) -> None:
+    from pv2simkl.models import Ids
+
+    tmdb = make("tmdb")
+    ended = tmdb.details(Ids(tmdb=2996), "tv", [1, 2])
+    assert ended is not None
+    assert (ended.released, ended.ended, ended.last_aired) == ("2001-07-09", True, (2, 6))
+    airing = tmdb.details(Ids(tmdb=230001), "tv", [2])
+    assert airing is not None and (airing.ended, airing.last_aired) == (False, (2, 5))
+    anime = tmdb.details(Ids(tmdb=1429), "anime", [1, 2])
+    assert anime is not None and anime.anime_entries == [] and anime.last_aired == (3, 12)
+    assert [r.path for r in mock.requests("tmdb")] == ["/tv/2996", "/tv/230001", "/tv/1429"]
+
+
+def test_details_of_movies_and_release_dates_in_search(make, mock: MockServices) -> None:
+    from pv2simkl.models import Ids
+    from pv2simkl.providers.base import Query
+
+    tmdb = make("tmdb")
+    decoy = tmdb.details(Ids(tmdb=1270001), "movie", [])
+    assert decoy is not None and (decoy.released, decoy.ended) == ("2027-03-12", False)
+    found = tmdb.search(Query("Glass Harbor", "movie"))
+    assert [c.released for c in found] == ["2027-03-12", "2019-10-11"]
+    assert tmdb.details(Ids(imdb="tt0068646"), "movie", []) is None  # no TMDB id: no request
