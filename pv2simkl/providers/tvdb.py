@@ -15,11 +15,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import date
 from typing import Any, ClassVar
 
 from pv2simkl.config import ProviderSettings
 from pv2simkl.models import Ids
-from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, int_or_none, year_of
+from pv2simkl.providers.base import (
+    Candidate,
+    Details,
+    MediaKind,
+    Provider,
+    Query,
+    int_or_none,
+    year_of,
+)
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.http import BadResponse, HttpClient, Response, Unauthorized
 from pv2simkl.providers.imdb import imdb_id
@@ -94,6 +103,22 @@ def _status(value: Any) -> str | None:
     if text is None:
         return None
     return {"continuing": "airing", "upcoming": "tba"}.get(text.lower(), text.lower())
+
+
+def _last_aired(episodes: Any) -> tuple[int, int] | None:
+    """(season, number) of the last episode whose ``aired`` date is not after today."""
+    today = date.today().isoformat()
+    aired = []
+    for item in episodes if isinstance(episodes, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("aired"), str):
+            continue
+        season, number = item.get("seasonNumber"), item.get("number")
+        if isinstance(season, bool) or isinstance(number, bool):
+            continue
+        season, number = int_or_none(season), int_or_none(number)
+        if season and number and item["aired"][:10] <= today:
+            aired.append((season, number))
+    return max(aired) if aired else None
 
 
 class Tvdb(Provider):
@@ -257,6 +282,26 @@ class Tvdb(Provider):
         if found is not None:
             found.ids.tvdb = tvdb
         return found
+
+    def details(self, ids: Ids, kind: MediaKind, seasons: list[int]) -> Details | None:
+        """One ``/series/{id}/extended?meta=episodes``: first air date, whether the status
+        is ``Ended``, and the last episode aired by today (season 0, specials, aside).
+        Movies are left to the others (TVDB holds few)."""
+        if ids.tvdb is None or kind == "movie":
+            return None
+        path = f"/series/{int(ids.tvdb)}/extended"
+        data = self._get(path, {"meta": "episodes", "short": "true"}, kind="episodes")
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise BadResponse(self.name, f"{path} answered no object")
+        status = _status(data.get("status"))
+        first = data.get("firstAired")
+        return Details(
+            released=first[:10] if isinstance(first, str) and year_of(first) else None,
+            ended=None if status is None else status == "ended",
+            last_aired=_last_aired(data.get("episodes")),
+        )
 
     def probe(self) -> None:
         """A fresh login: it checks the key (and pin) and nothing else."""

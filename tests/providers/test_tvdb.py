@@ -229,3 +229,18 @@ def test_no_secret_in_errors_or_logs(make, mock: MockServices, caplog) -> None:
         make("tvdb", api_key="x").probe()
     messages.append(str(err.value))
     assert_no_secret(messages + own_records(caplog) + all_records(caplog))
+
+
+# -- details (issue 10) -----------------------------------------------------------------
+
+
+def test_details_of_ended_and_airing_series(make, mock: MockServices) -> None:
+    from pv2simkl.models import Ids
+
+    tvdb = make("tvdb")
+    ended = tvdb.details(Ids(tvdb=78107), "tv", [1])
+    assert ended is not None
+    assert (ended.released, ended.ended, ended.last_aired) == ("2001-07-09", True, (2, 6))
+    airing = tvdb.details(Ids(tvdb=430001), "tv", [2])
+    assert airing is not None and (airing.ended, airing.last_aired) == (False, (2, 5))
+    assert tvdb.details(Ids(tmdb=5), "tv", [1]) is None
