@@ -1,4 +1,4 @@
-"""Simkl CSV export: one row per work, delta files, atomic writes, rotation.
+"""Simkl CSV export: one row per work (per MAL entry for an anime), delta files, atomic writes.
 
 A delta holds the works that have events not yet exported, and the works whose ids
 changed since their last export (``works.ids_pending``: written again, once, with them);
