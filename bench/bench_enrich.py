@@ -21,6 +21,7 @@ import argparse
 import math
 import os
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -433,6 +434,10 @@ def main() -> None:
     print(f"| per-service floors | { {k: round(v, 1) for k, v in floors.items()} } |")
     providers = Counter(r["match_provider"] for r in stored_works(data))
     print(f"| works matched per service | {dict(providers)} |")
+    paths = Counter((r.service, re.sub(r"/(tt)?\d+", "/{id}", r.path)) for r in log)
+    print("\nrequests per route:")
+    for (service, path), n in sorted(paths.items()):
+        print(f"  {service:8} {path:32} {n}")
     repeats = Counter(ident(r) for r in log if r.status not in (429, 0))
     top = [(n, key) for key, n in repeats.most_common(5) if n > 1]
     if top:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -518,7 +519,7 @@ class Resolver:
         """
         results = []
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            futures = [pool.submit(self.resolve, wid, q, known) for wid, q, known in jobs]
+            futures = [pool.submit(self.resolve, *job) for job in interleave(list(jobs))]
             for future in as_completed(futures):
                 result = future.result()
                 results.append(result)
@@ -537,6 +538,21 @@ class Resolver:
             if episodes:
                 return {titles.match_key(t): n for n, t in episodes.items() if t}
         return None
+
+
+def interleave(jobs: list[tuple[int, Query, Ids | None]]) -> list[tuple[int, Query, Ids | None]]:
+    """Jobs of each kind spread evenly over the run (a store lists its shows, then its
+    movies): the services only one kind goes to first (imdbapi.dev for movies, TheTVDB for
+    shows) then work from the start, not idle until their kind's turn comes."""
+    kinds = Counter(q.kind for _, q, _ in jobs)
+    seen: Counter[str] = Counter()
+    keyed = []
+    for job in jobs:
+        kind = job[1].kind
+        keyed.append(((seen[kind] + 0.5) / kinds[kind], job))
+        seen[kind] += 1
+    keyed.sort(key=lambda pair: pair[0])  # stable: each kind keeps its own order
+    return [job for _, job in keyed]
 
 
 def _merge_details(first: Details | None, more: Details) -> Details:
