@@ -233,3 +233,13 @@ def test_reservations_are_given_back() -> None:
     res.resolve_many([(i, Query("Night Harbour", "show", 2011), None) for i in range(20)],
                      threads=4)  # fmt: skip
     assert res.planner.owed == {"tmdb": 0.0}
+
+
+def test_jobs_of_each_kind_are_spread_over_the_run() -> None:
+    from pv2simkl.providers.resolver import interleave
+
+    jobs = [(i, Query(f"S{i}", "show"), None) for i in range(6)]
+    jobs += [(10 + i, Query(f"M{i}", "movie"), None) for i in range(3)]
+    kinds = "".join(q.kind[0] for _, q, _ in interleave(jobs))
+    assert kinds == "smssmssms"  # a movie every third job, not all three at the end
+    assert [w for w, q, _ in interleave(jobs) if q.kind == "show"] == list(range(6))
