@@ -229,12 +229,18 @@ FILLS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "tmdb": (frozenset({"tmdb", "imdb", "tvdb"}), frozenset({"tmdb", "imdb", "tvdb"})),
     "tvdb": (frozenset({"tvdb", "imdb"}), frozenset({"tvdb", "imdb", "tmdb"})),
 }
+# MyAnimeList and Jikan know no other service's ids: they give an anime its MAL id by a
+# search of its title, the match confirmed by the resolver's scoring and the year.
+SEARCH_FILLS = frozenset({"mal", "jikan"})
 # Ids a row is better with, filled only from a provider with budget to spare (seconds of
 # backlog at most): Simkl reads them when the row has no Simkl id it trusts.
 NICE_IDS: dict[str, tuple[str, ...]] = {
     "movie": ("imdb", "tmdb"), "tv": ("tvdb", "imdb", "tmdb"), "anime": ("mal", "tmdb"),
 }  # fmt: skip
 SPARE_BACKLOG = 0.5
+# Requests a provider's ``details`` sends for a show (Simkl: its record and episode list;
+# MAL and Jikan: the entry and its sequels' search); one where not listed.
+DETAILS_COST: dict[str, float] = {"simkl": 2.0, "mal": 2.0, "jikan": 2.0}
 DEFAULT_RATE = 10.0  # a provider without a rate limiter (tests' fakes)
 
 
@@ -243,17 +249,18 @@ def missing_ids(kind: str, have: Iterable[str]) -> set[str]:
 
     A movie: a Simkl or an IMDb id. A show: a Simkl or TVDB id (what the CSV import
     matches on) and a TMDB or TVDB id (what its details are asked by). An anime: its MAL
-    id too. Empty when the row has what it needs.
+    id (an anime row's id in Simkl's own example, and what its entries are found by).
+    Empty when the row has what it needs.
     """
     known = set(have)
     if kind == "movie":
         return set() if known & {"simkl", "imdb"} else {"simkl", "imdb"}
+    if kind == "anime":
+        return set() if "mal" in known else {"mal"}
     if not known & {"simkl", "tvdb"}:
         return {"simkl", "tvdb"}
     if not known & {"tmdb", "tvdb"}:
         return {"tmdb", "tvdb"}
-    if kind == "anime" and "mal" not in known:
-        return {"mal"}
     return set()
 
 
@@ -428,7 +435,10 @@ class Resolver:
             asked.add(provider.name)
             ids = Ids(**{f: v for f, (v, _) in merged.items()})
             try:
-                more = provider.lookup(ids, kind)  # type: ignore[arg-type]
+                if provider.name in SEARCH_FILLS:
+                    more = _confirmed(provider, query, year)
+                else:
+                    more = provider.lookup(ids, kind)  # type: ignore[arg-type]
             except ProviderError as exc:
                 out.errors.append(str(exc))
                 continue
@@ -462,12 +472,19 @@ class Resolver:
         options: list[tuple[str, Cost]] = []
         for provider in self.providers:
             name = provider.name
-            if name in asked or name not in FILLS:
+            if name in asked:
                 continue
-            starts, adds = FILLS[name]
-            if not (starts & merged.keys()) or not (adds & wanted):
+            if name in SEARCH_FILLS:
+                if "mal" not in wanted:
+                    continue
+                cost = {name: 1.0}
+            elif name in FILLS:
+                starts, adds = FILLS[name]
+                if not (starts & merged.keys()) or not (adds & wanted):
+                    continue
+                cost = {name: 1.0 if name in merged else 2.0}  # by its own id: one request
+            else:
                 continue
-            cost = {name: 1.0 if name in merged else 2.0}  # by its own id: one request
             if spare and self.planner.delay(cost) > SPARE_BACKLOG:
                 continue
             options.append((name, cost))
@@ -489,7 +506,8 @@ class Resolver:
         found: Details | None = None
         asked: set[str] = set()
         while True:
-            options = [(p.name, {p.name: 1.0}) for p in self.providers if p.name not in asked]
+            options = [(p.name, {p.name: DETAILS_COST.get(p.name, 1.0)})
+                       for p in self.providers if p.name not in asked]  # fmt: skip
             name = ledger.choose(options)
             if name is None:
                 break
@@ -538,6 +556,18 @@ class Resolver:
             if episodes:
                 return {titles.match_key(t): n for n, t in episodes.items() if t}
         return None
+
+
+def _confirmed(provider: Provider, query: Query, year: int | None) -> Candidate | None:
+    """The work a search of ``provider`` finds for ``query``, when the resolver's scoring
+    decides it and its year is the match's (±1); else None."""
+    chosen = decide([score(query, c) for c in provider.search(query)])
+    if chosen is None:
+        return None
+    found = chosen.candidate.year
+    if year is not None and found is not None and abs(year - found) > 1:
+        return None
+    return chosen.candidate
 
 
 def interleave(jobs: list[tuple[int, Query, Ids | None]]) -> list[tuple[int, Query, Ids | None]]:

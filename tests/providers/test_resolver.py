@@ -243,3 +243,21 @@ def test_jobs_of_each_kind_are_spread_over_the_run() -> None:
     kinds = "".join(q.kind[0] for _, q, _ in interleave(jobs))
     assert kinds == "smssmssms"  # a movie every third job, not all three at the end
     assert [w for w, q, _ in interleave(jobs) if q.kind == "show"] == list(range(6))
+
+
+def test_an_anime_gets_its_mal_id_by_a_confirmed_search_when_simkl_is_busy() -> None:
+    tmdb = Fake("tmdb", [cand("tmdb", "anime", tmdb=1429)], details=Details(ended=True))
+    simkl = Fake("simkl", [], looked=cand("simkl", "anime", simkl=40, tmdb=1429, mal=16498))
+    wrong_year = Candidate("mal", "Night Harbour", "anime", 1999, Ids(mal=7))
+    mal = Fake("mal", [Candidate("mal", "Night Harbour", "anime", 2011, Ids(mal=16498))])
+    plan = Planner({"tmdb": 50.0, "simkl": 10.0, "mal": 3.0})
+    plan.owed["simkl"] = 100.0  # ten seconds of Simkl requests in flight
+    result = Resolver([simkl, tmdb, mal], plan).resolve(1, Query("Night Harbour", "show", 2011))
+    assert result.ids.mal == 16498 and result.media_type == "anime"
+    assert simkl.calls["search"] == simkl.calls["lookup"] == 0 and mal.calls["search"] == 1
+    other = Fake("mal", [wrong_year])
+    plan = Planner({"tmdb": 50.0, "mal": 3.0})
+    result = Resolver([Fake("tmdb", tmdb.found), other], plan).resolve(
+        1, Query("Night Harbour", "show", 2011)
+    )
+    assert result.ids.mal is None  # 1999 is not the 2011 show: no MAL id rather than a wrong one
