@@ -157,9 +157,9 @@ def floor_seconds(counts: Counter[str], limits: dict[str, list[tuple[int, float]
 # The services the request plan routes first searches to, and what each route costs in
 # all (search, the ids a row needs, a show's details): pv2simkl.providers.resolver.ROUTES.
 # OMDb is left out (a free key has 1,000 requests a day), TheTVDB for movies too (it knows
-# about a third of them). An anime: Simkl's tv and anime searches, its record (the MAL
-# id), TMDB's details; its entries are counted as they were asked.
-PLAN_SERVICES = ("simkl", "tmdb", "tvdb", "imdbapi")
+# about a third of them). An anime: TMDB's search and details and a MAL search for its
+# MAL id; its entries are not counted (what they cost is the providers' own affair).
+PLAN_SERVICES = ("simkl", "tmdb", "tvdb", "imdbapi", "mal")
 
 
 def plan_floor(movies: int, shows: int, anime: int, rates: dict[str, float]) -> float:
@@ -168,24 +168,24 @@ def plan_floor(movies: int, shows: int, anime: int, rates: dict[str, float]) -> 
     Per work the cheapest routes: a movie is one imdbapi.dev search (the IMDb id is its
     row's id), one Simkl search (the Simkl id), or TMDB's search and external ids (2); a
     show one TheTVDB search (its row holds the IMDb and TMDB ids) or one Simkl search, each
-    with TMDB's details (1), or TMDB's search, external ids and details (3). Every Simkl
+    with TMDB's details (1), or TMDB's search, external ids and details (3); an anime two
+    TMDB requests and one MAL search. Every Simkl
     request spares TMDB two, whichever kind it serves, so for a time ``t``: imdbapi.dev and
-    TheTVDB take all they can, Simkl the rest of its budget after the anime, TMDB all that
-    is left; ``t`` is feasible when TMDB's share fits. Bisection on ``t``.
+    TheTVDB take all they can, Simkl all it can, TMDB all that is left; ``t`` is feasible
+    when TMDB's share and the anime's MAL searches fit. Bisection on ``t``.
     """
 
     def fits(t: float) -> bool:
         cap = {s: rates[s] * t for s in PLAN_SERVICES}
         by_imdb = min(movies, cap["imdbapi"])
         by_tvdb = min(shows, cap["tvdb"])
-        simkl_left = cap["simkl"] - 2 * anime
-        if simkl_left < 0:
+        if anime > cap["mal"]:
             return False
-        by_simkl = min(simkl_left, movies - by_imdb + shows - by_tvdb)
+        by_simkl = min(cap["simkl"], movies - by_imdb + shows - by_tvdb)
         movies_simkl = min(by_simkl, movies - by_imdb)
         shows_simkl = by_simkl - movies_simkl
         tmdb = 2 * (movies - by_imdb - movies_simkl) + by_tvdb + shows_simkl
-        tmdb += 3 * (shows - by_tvdb - shows_simkl) + anime
+        tmdb += 3 * (shows - by_tvdb - shows_simkl) + 2 * anime
         return tmdb <= cap["tmdb"]
 
     lo, hi = 0.0, 10_000.0
