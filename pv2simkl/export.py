@@ -231,7 +231,7 @@ def _entry_row(
     work: dict[str, Any], entries: dict[int, dict[str, Any]], events: list[Event],
     first_season: int, settings: ExportSettings, zone: tzinfo | None,
 ) -> list[str]:  # fmt: skip
-    """One entry's row: its own ids and title, ``LastEpWatched`` the highest episode
+    """One entry's row: its own ids and name, ``LastEpWatched`` the highest episode
     inside the entry (offset + episode: absolute across the Amazon seasons it spans),
     written ``s1eN`` as Simkl's example writes an anime typed ``tv``; ``completed`` once
     the entry's last episode was watched."""
@@ -252,7 +252,10 @@ def _entry_row(
     holds_first = _entry_key(entries[first_season]) == _entry_key(entry)
     year = work["year"] if holds_first else None  # a later entry's year is its own
     day = _date_of(events, chosen, zone)
-    title = entry["title"] or work["title"]
+    # The entry holding the first season is the work as the person knows it: its own
+    # title (a service's romanised original would be news to them); a sequel entry is
+    # named as the service names it ("… Season 2"), which is what sets it apart.
+    title = work["title"] if holds_first else entry["title"] or work["title"]
     return _row(ids, SHOW_TYPE, title, year, f"s1e{last}", status, day, settings)
 
 

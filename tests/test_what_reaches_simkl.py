@@ -385,7 +385,7 @@ def test_two_season_anime_is_two_entries_with_their_own_numbers(tmp_path: Path) 
             "16498",
             "38046",
             "tv",
-            "Shingeki no Kyojin",
+            "Attack on Titan",  # the first entry is the work as the person knows it
             "2013",
             "s1e25",
             "completed",
@@ -472,18 +472,24 @@ def test_enrich_after_an_export_sends_the_ids_anime_entries_and_status(
 ) -> None:
     data = tmp_path / "data"
     aot = [ep("Attack on Titan", 1, n, 1) for n in (24, 25)] + [ep("Attack on Titan", 2, 5, 3)]
-    stored(data, [*aot, ep("Das Boot", 1, 1, 2), ep("Das Boot", 3, 6, 4), ep("Reacher", 2, 8, 5)])
+    kakeru = [ep("Detective Kakeru", 1, 26, 6), ep("Detective Kakeru", 2, 3, 7)]
+    stored(data, [*aot, *kakeru, ep("Das Boot", 1, 1, 2), ep("Das Boot", 3, 6, 4),
+                  ep("Reacher", 2, 8, 5)])  # fmt: skip
     before = by_title(written(run(data, "export")))
     assert before["Attack on Titan"]["LastEpWatched"] == "s2e5"  # no entries known yet
     assert before["Das Boot"]["TVDB_ID"] == "" and before["Das Boot"]["Watchlist"] == "watching"
     assert run(data, "enrich", env=provider_env(services)).returncode == 0
     after = written(run(data, "export"))
     rows = by_title(after)
-    assert len(after) == 4  # each work once; Attack on Titan as its two MAL entries
-    assert [(r["MAL_ID"], r["LastEpWatched"], r["Watchlist"]) for r in after[:2]] == [
-        ("16498", "s1e25", "completed"),
-        ("25777", "s1e5", "watching"),
-    ]
+    assert len(after) == 5  # each work once; Attack on Titan as its two MAL entries
+    assert [(r["MAL_ID"], r["simkl_id"], r["LastEpWatched"], r["Watchlist"])
+            for r in after[:2]] == [
+        ("16498", "39687", "s1e25", "completed"),
+        ("25777", "512251", "s1e5", "watching"),  # the sequel entry's own Simkl id
+    ]  # fmt: skip
     assert (rows["Das Boot"]["TVDB_ID"], rows["Das Boot"]["Watchlist"]) == ("346321", "completed")
     assert (rows["Reacher"]["TMDB"], rows["Reacher"]["Watchlist"]) == ("108978", "watching")
+    # A long-running series is one entry: season 2 episode 3 is its episode 29.
+    kakeru_row = rows["Detective Kakeru"]
+    assert (kakeru_row["MAL_ID"], kakeru_row["LastEpWatched"]) == ("50001", "s1e29")
     assert written(run(data, "export")) == []

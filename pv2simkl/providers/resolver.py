@@ -508,6 +508,10 @@ class Resolver:
         while True:
             options = [(p.name, {p.name: DETAILS_COST.get(p.name, 1.0)})
                        for p in self.providers if p.name not in asked]  # fmt: skip
+            if kind == "anime":
+                # Simkl alone maps an entry spanning several seasons (offsets): ask it
+                # first, whatever its queue; the others fill the seasons it left open.
+                options = [o for o in options if o[0] == "simkl"] or options
             name = ledger.choose(options)
             if name is None:
                 break
@@ -521,7 +525,7 @@ class Resolver:
             if details is None:
                 continue
             found = _merge_details(found, details)
-            if kind != "anime" or found.anime_entries:
+            if kind != "anime" or _anime_told(found, query.seasons):
                 break
         if found is not None and found.released is None and matched and matched.released:
             found.released = matched.released
@@ -585,15 +589,27 @@ def interleave(jobs: list[tuple[int, Query, Ids | None]]) -> list[tuple[int, Que
     return [job for _, job in keyed]
 
 
+def _anime_told(found: Details, seasons: tuple[int, ...]) -> bool:
+    """Whether an anime's details are whole: an entry for every season watched, and the
+    show's status (Simkl tells the entries, not whether the series has ended)."""
+    held = {e.season for e in found.anime_entries}
+    return bool(held) and held >= set(seasons) and found.ended is not None
+
+
 def _merge_details(first: Details | None, more: Details) -> Details:
-    """The first provider's facts, completed by the next one's (anime entries, say)."""
+    """The first provider's facts, completed by the next one's (the anime entries of the
+    seasons the first left open, say)."""
     if first is None:
         return more
+    held = {e.season for e in first.anime_entries}
     return Details(
         released=first.released or more.released,
         ended=first.ended if first.ended is not None else more.ended,
         last_aired=first.last_aired or more.last_aired,
-        anime_entries=first.anime_entries or more.anime_entries,
+        anime_entries=[
+            *first.anime_entries,
+            *(e for e in more.anime_entries if e.season not in held),
+        ],
     )
 
 
