@@ -279,7 +279,7 @@ def enrich(ctx: Context, *, progress: ProgressHook | None = None) -> EnrichRepor
         jobs = []
         for row in rows:
             known = None
-            if row["match_status"] == "pinned":
+            if row["match_status"] in ("pinned", "matched"):  # only the rest, or details
                 known = Ids(**{f: row[f] for f in ("simkl", "tvdb", "tmdb", "imdb", "mal")})
             jobs.append((row["id"], _query(row, language), known))
         bar = progress("works") if progress else None

@@ -493,3 +493,28 @@ def test_enrich_after_an_export_sends_the_ids_anime_entries_and_status(
     kakeru_row = rows["Detective Kakeru"]
     assert (kakeru_row["MAL_ID"], kakeru_row["LastEpWatched"]) == ("50001", "s1e29")
     assert written(run(data, "export")) == []
+
+
+def test_a_show_matched_before_details_were_kept_gets_them_once(
+    tmp_path: Path, services: MockServices
+) -> None:
+    # A store matched by an earlier version: ids, no status, no details_at. The next
+    # enrich asks for the details only (no search), the show turns completed, and the
+    # enrich after that asks nothing.
+    data = tmp_path / "data"
+    stored(data, [ep("Das Boot", 1, 1, 2), ep("Das Boot", 3, 6, 4)])
+    sql(
+        data,
+        "UPDATE works SET tvdb_id = 346321, tmdb_id = 70523, match_status = 'matched',"
+        " resolved_at = '2024-01-01T00:00:00.000Z' WHERE title = 'Das Boot'",
+    )
+    assert by_title(written(run(data, "export")))["Das Boot"]["Watchlist"] == "watching"
+    services.reset_log()
+    assert run(data, "enrich", env=provider_env(services)).returncode == 0
+    asked = services.requests()
+    assert asked and not [r for r in asked if "search" in r.path]
+    (row,) = written(run(data, "export"))
+    assert (row["Title"], row["Watchlist"]) == ("Das Boot", "completed")
+    services.reset_log()
+    assert run(data, "enrich", env=provider_env(services)).returncode == 0
+    assert services.requests() == []

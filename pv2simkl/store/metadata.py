@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pv2simkl import titles
 from pv2simkl.identity import Facts, work_key
-from pv2simkl.models import parse_iso_utc
+from pv2simkl.models import iso_utc, parse_iso_utc
 from pv2simkl.store.connection import Connected
 from pv2simkl.store.events import Unit, now
 from pv2simkl.store.faults import guard
@@ -28,6 +29,8 @@ _SEASONS = (
     " WHERE e.work_id = w.id AND e.season IS NOT NULL)"
 )
 _FIRST_WATCHED = "(SELECT min(e.watched_at) FROM events e WHERE e.work_id = w.id)"
+# A show still airing is asked for its status and last aired episode again after this.
+DETAILS_FRESH = timedelta(days=7)
 # What decides a work's rows at Simkl: a change of any of these re-exports the work.
 _EXPORTED = ("simkl_id", "tvdb_id", "tmdb_id", "imdb_id", "mal_id", "media_type")
 
@@ -53,7 +56,10 @@ class Metadata(Connected):
     """Provider results, pins and the unmatched works of the store."""
 
     def works_to_resolve(self) -> list[dict[str, Any]]:
-        """Works never matched (or unmatched last time), and pinned works not yet filled.
+        """Works never matched (or unmatched last time), pinned works not yet filled, and
+        matched shows whose details were never asked, or were asked over
+        :data:`DETAILS_FRESH` ago while the show still aired (its ids are known: the
+        resolver only asks for the details).
 
         Each row carries what the resolver weighs beyond the title: ``seasons`` (the
         distinct seasons of the work's events, sorted: the anime entries to find) and
@@ -66,7 +72,12 @@ class Metadata(Connected):
             f" w.media_type, {_LOCALE} AS locale, {_SEASONS} AS seasons,"
             f" {_FIRST_WATCHED} AS first_watched"
             " FROM works w WHERE w.match_status IS NULL OR w.match_status = 'unmatched'"
-            " OR (w.match_status = 'pinned' AND w.resolved_at IS NULL) ORDER BY w.id"
+            " OR (w.match_status = 'pinned' AND w.resolved_at IS NULL)"
+            " OR (w.kind = 'show' AND w.match_status IN ('matched', 'pinned')"
+            "     AND (w.details_at IS NULL"
+            "          OR (coalesce(w.show_status, '') <> 'ended' AND w.details_at < ?)))"
+            " ORDER BY w.id",
+            [iso_utc(datetime.now(UTC) - DETAILS_FRESH)],
         )
         return [{**r, "seasons": _seasons(r["seasons"])} for r in rows]
 
@@ -102,12 +113,12 @@ class Metadata(Connected):
         self.db.execute(
             "UPDATE works SET simkl_id = ?, tvdb_id = ?, tmdb_id = ?, imdb_id = ?,"
             " mal_id = ?, media_type = ?, year = coalesce(year, ?), show_status = ?,"
-            " match_score = ?, match_provider = coalesce(?, match_provider),"
+            " match_score = coalesce(?, match_score), match_provider = coalesce(?, match_provider),"
             " match_status = CASE WHEN match_status = 'pinned' THEN 'pinned'"
-            " ELSE 'matched' END, candidates = NULL, resolved_at = ?,"
+            " ELSE 'matched' END, candidates = NULL, resolved_at = ?, details_at = ?,"
             " ids_pending = CASE WHEN ? THEN 1 ELSE ids_pending END WHERE id = ?",
             [*new.values(), r.year, _show_status(details, r.status, media_type), r.score,
-             r.provider, when, changed, r.work_id],
+             r.provider, when, when, changed, r.work_id],
         )  # fmt: skip
         if details is not None:
             self._save_details(r.work_id, details)

@@ -228,6 +228,14 @@ def m007_what_reaches_simkl(db: Database) -> None:
     )
 
 
+@migrations()
+def m008_details_at(db: Database) -> None:
+    """When a matched work's details (status, last aired episode, anime entries) were last
+    asked: a show matched before they were kept, or one still airing a week later, is asked
+    again by the next ``enrich`` (its ids are known: no search)."""
+    db["works"].add_column("details_at", str)
+
+
 def migrate(db: Database, path: Path) -> None:
     """Apply pending migrations, once whatever the number of processes opening the store;
     an existing store is copied beside itself first."""
