@@ -47,6 +47,7 @@ class ExportSettings:
     max_rows: int = 1000  # rows per delta file before a new file starts
     keep_files: int = 100  # newest delta files kept; 0 keeps all
     file_mode: str = "0600"  # permissions of the CSV files, in octal (0600: only the user)
+    csv: bool = True  # write delta CSVs in each sync (turn off when [simkl] push does the job)
 
     def mode_bits(self) -> int:
         """``file_mode`` as permission bits. The owner must be able to read and write the
@@ -101,6 +102,8 @@ class SimklSettings(ProviderSettings):
     base_url: str = "https://api.simkl.com"
     limits: str = "10/1"
     client_id: str = ""
+    access_token: str = ""  # from `pv2simkl simkl login` (keyring simkl.access_token)
+    push: bool = False  # push every new watch to Simkl's API in each sync (issue 11)
 
 
 @dataclass
@@ -187,7 +190,9 @@ PROVIDER_SECTIONS: dict[str, type] = {
     "omdb": OmdbSettings,
 }
 # Settings that are secrets: never logged, never in an error, refused in a world-readable file.
-SECRET_KEYS = {"client_id", "token", "api_key", "pin", "password", "totp_secret", "email"}
+SECRET_KEYS = {
+    "client_id", "token", "api_key", "pin", "password", "totp_secret", "email", "access_token",
+}  # fmt: skip
 
 SECTIONS: dict[str, type] = {
     "paths": PathsSettings,

@@ -609,6 +609,7 @@ FIELD_HELP: dict[str, dict[str, str]] = {
         "max_rows": "Rows per CSV file before a new file starts.",
         "keep_files": "Newest CSV files kept in the export folder; 0 keeps all.",
         "file_mode": 'Permissions of the CSV files, in octal: "0600" lets only you read them.',
+        "csv": "Write delta CSVs in each sync (off when [simkl] push sends the watches).",
     },
     "import": {
         "default_locale": "Language the files are written in (e.g. de-DE); overrides a page's own.",
@@ -650,6 +651,11 @@ FIELD_HELP: dict[str, dict[str, str]] = {
         }
         for name in PROVIDER_SECTIONS
     },
+}
+FIELD_HELP["simkl"] = {
+    **FIELD_HELP["simkl"],
+    "access_token": "Your Simkl sign-in, from `pv2simkl simkl login`.",
+    "push": "Send every new watch to Simkl's API in each sync (see `pv2simkl push`).",
 }
 
 
