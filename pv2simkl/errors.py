@@ -71,3 +71,37 @@ class ExportError(Pv2SimklError):
     """A CSV cannot be written (folder missing, read-only, disk full)."""
 
     exit_code = 7
+
+
+class SimklApiError(Pv2SimklError):
+    """Simkl's API refused a request or could not be reached (after the retries).
+
+    ``maybe_sent`` is True when a POST may have reached Simkl although no answer came
+    back (a timeout after the request left): the caller checks what Simkl holds before
+    sending it again, so that a watch is never added twice.
+    """
+
+    exit_code = 17
+
+    def __init__(self, message: str, *, status: int | None = None, maybe_sent: bool = False):
+        self.status = status
+        self.maybe_sent = maybe_sent
+        super().__init__(message)
+
+
+class SimklAuthError(SimklApiError):
+    """No Simkl token, or Simkl refused it (401): the person has to log in again."""
+
+    exit_code = 18
+
+
+class SimklLoginError(SimklApiError):
+    """The PIN sign-in did not end with a token (code expired, or refused)."""
+
+    exit_code = 19
+
+
+class SimklLoginCancelled(SimklLoginError):
+    """The person stopped the PIN sign-in (Ctrl-C): exit as an interrupted program does."""
+
+    exit_code = 130
