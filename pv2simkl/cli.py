@@ -527,10 +527,68 @@ def sync_cmd() -> None:
         )
         for path in report.csv:
             typer.echo(f"Wrote {path}")
-        if not report.csv:
+        if not report.csv and ctx.settings.export.csv:
             typer.echo("Nothing new to export.")
+        if report.pushed is not None:
+            typer.echo(f"pushed to Simkl: {report.pushed} watches")
         for error in report.errors:
             typer.echo(f"warning: {error}", err=True)
+
+
+def _print_push(report) -> None:
+    """The plan (``--dry-run``) or what was sent, then what waits and why."""
+    for line in report.recovered:
+        typer.echo(line)
+    plan = report.plan
+    if report.dry_run:
+        for line in pusher_describe(plan):
+            typer.echo(line)
+        typer.echo(
+            f"Would send {plan.plays} watch(es) of {len(plan.items)} title(s); "
+            "nothing was sent (--dry-run)."
+        )
+    elif report.posts:
+        missing = f"; {report.not_found} not found" if report.not_found else ""
+        typer.echo(
+            f"Pushed {report.added} watch(es) to Simkl in {report.posts} request(s){missing}."
+        )
+    else:
+        typer.echo("Nothing new to push.")
+    for title, count in plan.unnumbered:
+        typer.echo(
+            f"warning: {count} episode(s) of {title} have no number: run `pv2simkl enrich` "
+            "(they are never sent as a whole show).",
+            err=True,
+        )
+    for row in report.kept:
+        name = f"{row['title']} ({row['year']})" if row["year"] else row["title"]
+        typer.echo(
+            f"not found at Simkl: {name}, {row['events']} watch(es): {row['reason']}; "
+            "`pv2simkl match` gives it ids, and the next push sends it again."
+        )
+
+
+def pusher_describe(plan) -> list[str]:
+    from pv2simkl.push import describe
+
+    return describe(plan)
+
+
+@app.command("push")
+def push_cmd(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be sent; send nothing.")
+    ] = False,
+    all_history: Annotated[
+        bool, typer.Option("--all", help="Send the whole history again (a new account).")
+    ] = False,
+    max_plays: Annotated[int, typer.Option(hidden=True, min=1)] = 250,
+) -> None:
+    """Send every watch not yet pushed to Simkl's API, each episode with its own date."""
+    with _session() as ctx:
+        _print_push(
+            pipeline.push(ctx, dry_run=dry_run, all_history=all_history, max_plays=max_plays)
+        )
 
 
 @app.command("daemon")
@@ -568,12 +626,28 @@ def status_cmd() -> None:
             "titles: " + ", ".join(f"{n} {state}" for state, n in sorted(matches.items())) or "none"
         )
         typer.echo(f"newest CSV: {info['newest_csv'] or '(none yet)'}")
+        _print_push_status(info["push"])
         for run in info["runs"]:
             summary = run["summary"]
             typer.echo(
                 f"  {run['started_at'][:19]} {run['kind']:9} {run['status']:7} "
                 f"new {summary.get('new_events', '?')}, csv {len(summary.get('csv', []))}"
             )
+
+
+def _print_push_status(push: dict) -> None:
+    """The last push to Simkl's API and what waits for the next."""
+    last = push["last"]
+    when = "never"
+    if last:
+        when = f"{last['finished_at'][:19]} ({last['added']} added, {last['not_found']} not found)"
+    auto = "each sync pushes" if push["enabled"] else "`pv2simkl push` sends them"
+    line = f"simkl push: last {when}; {push['waiting']} watches not pushed yet ({auto})"
+    if push["not_found"]:
+        line += f", {push['not_found']} not found at Simkl"
+    if push["in_flight"]:
+        line += f", {push['in_flight']} request(s) in flight"
+    typer.echo(line)
 
 
 store_app = typer.Typer(help="Check, back up or restore the SQLite store.")

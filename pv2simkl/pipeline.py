@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pv2simkl import export as exporter
+from pv2simkl import push as pusher
 from pv2simkl import titles
 from pv2simkl.config import Paths, Settings, load_settings
 from pv2simkl.errors import NotFoundError, ParseError, PartialReadError, Pv2SimklError
@@ -218,6 +219,42 @@ def export_fresh(
     --export`` and the daemon write, so a new title reaches Simkl with its ids."""
     enriched = enrich_before_export(ctx)
     return FreshExport(enriched, export(ctx, all_history=all_history, out_dir=out_dir))
+
+
+def simkl_api(ctx: Context):
+    """The Simkl API client of the signed-in user (``[simkl] access_token``, the keyring's
+    ``simkl.access_token``, or ``PV2SIMKL_SIMKL_ACCESS_TOKEN``)."""
+    from pv2simkl.config import fill_secrets_from_keyring
+    from pv2simkl.errors import ConfigError
+    from pv2simkl.simkl_api import SimklApi
+
+    fill_secrets_from_keyring(ctx.settings)
+    simkl = ctx.settings.simkl
+    if not simkl.access_token:
+        raise ConfigError(
+            "pv2simkl is not signed in to Simkl: run `pv2simkl simkl login` "
+            "(or set PV2SIMKL_SIMKL_ACCESS_TOKEN)."
+        )
+    return SimklApi(simkl.base_url, simkl.client_id, simkl.access_token, timeout=simkl.timeout)
+
+
+def push(
+    ctx: Context, *, dry_run: bool = False, all_history: bool = False,
+    max_plays: int = pusher.BATCH_PLAYS,
+) -> pusher.PushReport:  # fmt: skip
+    """Send every watch not yet pushed (everything with ``all_history``) to Simkl's
+    ``POST /sync/history``; ``dry_run`` builds the plan and sends nothing."""
+    if dry_run:
+        report = pusher.push(ctx.store, None, all_history=all_history, dry_run=True)
+        report.kept = ctx.store.not_found_list()
+        return report
+    api = simkl_api(ctx)
+    try:
+        report = pusher.push(ctx.store, api, all_history=all_history, max_plays=max_plays)
+    finally:
+        api.close()
+    report.kept = ctx.store.not_found_list()
+    return report
 
 
 def history(ctx: Context) -> Iterator[WatchEvent]:
@@ -580,6 +617,7 @@ class SyncReport:
     matched: int = 0
     unmatched: int = 0
     csv: list[str] = field(default_factory=list)
+    pushed: int | None = None  # watches Simkl added ([simkl] push); None: no push step
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
@@ -587,7 +625,7 @@ class SyncReport:
             "fetched": self.fetched, "inbox_ok": self.inbox_ok,
             "inbox_failed": self.inbox_failed, "new_events": self.new_events,
             "matched": self.matched, "unmatched": self.unmatched, "csv": self.csv,
-            "errors": self.errors,
+            "pushed": self.pushed, "errors": self.errors,
         }  # fmt: skip
 
 
@@ -603,8 +641,9 @@ def can_fetch(ctx: Context) -> bool:
 def sync(
     ctx: Context, *, kind: str = "sync", settle: float | None = None, settler: Settler | None = None
 ) -> SyncReport:
-    """One cycle: fetch (when possible), the inbox, enrich, export. Each step's failure is
-    recorded and the next step still runs; nothing already stored is lost.
+    """One cycle: fetch (when possible), the inbox, enrich, export (unless ``[export] csv
+    = false``), push (with ``[simkl] push = true``). Each step's failure is recorded and
+    the next step still runs; nothing already stored is lost.
 
     ``settle`` overrides the settle time; the daemon passes its own ``settler`` (see
     :func:`sync_inbox`)."""
@@ -624,11 +663,17 @@ def sync(
         enriched = enrich_before_export(ctx, failures=report.errors)
         if enriched is not None:
             report.matched, report.unmatched = enriched.matched, enriched.unmatched
-    try:
-        written = export(ctx)
-        report.csv = [str(p) for p in written.files]
-    except Pv2SimklError as exc:
-        report.errors.append(f"export: {exc}")
+    if ctx.settings.export.csv:
+        try:
+            written = export(ctx)
+            report.csv = [str(p) for p in written.files]
+        except Pv2SimklError as exc:
+            report.errors.append(f"export: {exc}")
+    if ctx.settings.simkl.push:
+        try:
+            report.pushed = push(ctx).added
+        except Pv2SimklError as exc:
+            report.errors.append(f"push: {exc}")
     report.new_events = ctx.store.counts()["events"] - before
     ctx.store.finish_run(run, "error" if report.errors else "ok", report.summary())
     return report
@@ -675,7 +720,8 @@ def sync_inbox(
 
 
 def status(ctx: Context) -> dict:
-    """Last runs, the next scheduled one, what waits for export, unmatched works, newest CSV."""
+    """Last runs, the next scheduled one, what waits for export, unmatched works, newest
+    CSV, the last push to Simkl and what waits for one."""
     import json as _json
 
     counts = ctx.store.counts()
@@ -699,6 +745,7 @@ def status(ctx: Context) -> dict:
         "works": counts["works"],
         "matches": ctx.store.match_counts(),
         "newest_csv": str(csvs[-1]) if csvs else None,
+        "push": {**ctx.store.push_counts(), "enabled": ctx.settings.simkl.push},
     }
 
 

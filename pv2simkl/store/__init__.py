@@ -9,7 +9,8 @@ that transaction; the schema's watch key refuses a second copy of one observatio
 The parts, by concern: :mod:`.connection` (opening, modes, transactions and their retry),
 :mod:`.faults` (a full disk, a read-only or damaged file, told plainly), :mod:`.schema`
 (named migrations), :mod:`.events` (events and works), :mod:`.batches` (runs and export
-batches), :mod:`.metadata` (provider results, pins, the unmatched).
+batches), :mod:`.metadata` (provider results, pins, the unmatched), :mod:`.pushes` (what
+reached Simkl through its API).
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from pv2simkl.store.batches import Batches
 from pv2simkl.store.events import AddResult, Events, day_of
 from pv2simkl.store.faults import describe
 from pv2simkl.store.metadata import Metadata
+from pv2simkl.store.pushes import Pushes
 from pv2simkl.store.schema import migrate, migrations
 
 __all__ = ["AddResult", "Store", "day_of", "integrity_ok", "migrations", "open_store", "work_key"]
 
 
-class Store(Events, Batches, Metadata):
+class Store(Events, Batches, Metadata, Pushes):
     """The one SQLite store of a user. One instance is used by one thread; any number of
     instances and processes may use the same file at once."""
 

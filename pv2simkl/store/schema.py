@@ -236,6 +236,55 @@ def m008_details_at(db: Database) -> None:
     db["works"].add_column("details_at", str)
 
 
+@migrations()
+def m009_pushes(db: Database) -> None:
+    """What reached Simkl through its API (``pv2simkl push``), per event, exactly once.
+
+    * ``events.push_id`` / ``pushed_at``: the push that delivered this watch (NULL: not yet).
+    * ``pushes``: one row per ``POST /sync/history``, recorded ``in_flight`` (with its
+      exact body) *before* it is sent, ``done`` once Simkl's reply is stored; a push still
+      in flight at start is checked against what Simkl holds (``recovered``).
+    * ``push_items``: the events a push carries, each with the item key it was sent under
+      (ids, title, year) and the play (season, number, watched_at) as sent.
+    * ``push_not_found``: events Simkl answered ``not_found``, with the reason and the key
+      they were sent under; sent again once ``match``/``enrich`` change that key.
+    * A trigger keeps a pushed watch pushed when the identity rule merges its event into
+      another (the nearest unpushed event of the same work and episode takes it over), so
+      a merge never makes a watch that Simkl holds look new.
+    """
+    db["events"].add_column("push_id", int)
+    db["events"].add_column("pushed_at", str)
+    db["events"].create_index(["push_id"])
+    db["pushes"].create(
+        {"id": int, "created_at": str, "finished_at": str, "state": str, "all_history": int,
+         "plays": int, "added": int, "not_found": int, "body": str},
+        pk="id",
+    )  # fmt: skip
+    db["push_items"].create(
+        {"push_id": int, "event_id": int, "bucket": str, "item_key": str, "play": str},
+        pk=("push_id", "event_id"),
+        foreign_keys=[("push_id", "pushes", "id")],
+    )
+    db["push_not_found"].create(
+        {"event_id": int, "push_id": int, "item_key": str, "reason": str, "at": str},
+        pk="event_id",
+    )
+    db.execute(
+        """CREATE TRIGGER IF NOT EXISTS events_push_survives_merge
+        AFTER DELETE ON events WHEN OLD.push_id IS NOT NULL
+        BEGIN
+          UPDATE events SET push_id = OLD.push_id, pushed_at = OLD.pushed_at
+          WHERE id = (
+            SELECT id FROM events
+            WHERE work_id = OLD.work_id AND push_id IS NULL
+              AND (season IS OLD.season OR season IS NULL OR OLD.season IS NULL)
+              AND (episode IS OLD.episode OR episode IS NULL OR OLD.episode IS NULL)
+              AND abs(day - OLD.day) <= 2
+            ORDER BY abs(day - OLD.day), id LIMIT 1);
+        END"""
+    )
+
+
 def migrate(db: Database, path: Path) -> None:
     """Apply pending migrations, once whatever the number of processes opening the store;
     an existing store is copied beside itself first."""
