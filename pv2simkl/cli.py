@@ -391,7 +391,7 @@ def _why(why: dict) -> str:
 def doctor_cmd(
     no_probe: Annotated[bool, typer.Option("--no-probe", help="Do not call the services.")] = False,
 ) -> None:
-    """Show the config in use and each metadata provider's state."""
+    """Show the config in use, each metadata provider's state and the Simkl sign-in."""
     with _session() as ctx:
         typer.echo(f"config file: {ctx.settings.config_file or '(none; defaults and env)'}")
         typer.echo(f"store: {ctx.paths.db}")
@@ -473,6 +473,51 @@ def login_cmd(
         typer.echo("A browser window opens: sign in until your watch history shows.")
         saved = pipeline.browser_login(ctx, timeout=timeout)
         typer.echo(f"Signed in; {saved} cookies kept for `pv2simkl fetch`.")
+
+
+simkl_app = typer.Typer(help="Sign in to Simkl (for `pv2simkl push`), or out.")
+app.add_typer(simkl_app, name="simkl")
+
+
+@simkl_app.command("login")
+def simkl_login(
+    print_token: Annotated[
+        bool,
+        typer.Option(
+            "--print-token",
+            help="Print the token instead of keeping it in the keyring (for a server: "
+            "put it in PV2SIMKL_SIMKL_ACCESS_TOKEN).",
+        ),
+    ] = False,
+) -> None:
+    """Sign in with Simkl's PIN: open the address shown and enter the code."""
+    from pv2simkl import simkl_auth
+
+    def show(code: str, url: str) -> None:
+        typer.echo(f"Open {url} and enter the code {code} (Ctrl-C to stop).", err=print_token)
+        typer.echo("Waiting for Simkl…", err=print_token)
+
+    with _session() as ctx:
+        done = simkl_auth.sign_in(ctx.settings, show=show, store=not print_token)
+        if print_token:
+            typer.echo(done.token)
+            return
+        typer.echo("Signed in to Simkl; the token is in the system keyring (simkl.access_token).")
+        if done.env_wins:
+            typer.echo(f"note: {simkl_auth.TOKEN_ENV} is set and wins over the keyring.")
+
+
+@simkl_app.command("logout")
+def simkl_logout() -> None:
+    """Forget the Simkl token kept in the keyring."""
+    from pv2simkl import simkl_auth
+
+    with _session():
+        removed = simkl_auth.sign_out()
+        typer.echo("Signed out of Simkl: the token is gone from the keyring."
+                   if removed else "No Simkl token was in the keyring.")  # fmt: skip
+        if os.environ.get(simkl_auth.TOKEN_ENV):
+            typer.echo(f"note: {simkl_auth.TOKEN_ENV} is still set; unset it to sign out there.")
 
 
 @app.command("fetch")

@@ -102,6 +102,25 @@ def clear(section: str) -> list[str]:
     return removed
 
 
+def forget(section: str, key: str) -> bool:
+    """Remove one secret from the keyring (``simkl logout``: the token, not the app id).
+
+    True when it was stored there.
+    """
+    if key not in secret_keys(section):
+        raise ConfigError(f"{key!r} is not a secret of [{section}].")
+    keyring, keyring_error = _keyring()
+    from keyring.errors import PasswordDeleteError
+
+    try:
+        keyring.delete_password(KEYRING_SERVICE, f"{section}.{key}")
+    except PasswordDeleteError:
+        return False
+    except (keyring_error, RuntimeError, OSError) as exc:
+        raise _unavailable(exc, section) from None
+    return True
+
+
 def describe(section: str, settings: Settings) -> list[tuple[str, str]]:
     """(name, where) for each secret: ``keyring``, ``environment``, ``config file``, ``not set``.
 

@@ -389,7 +389,8 @@ def _number_episodes(store: Store, resolver) -> int:
 
 
 def doctor(ctx: Context, *, probe: bool = True) -> list[tuple[str, str, str]]:
-    """Each provider's state: ok, disabled, no key, bad key, unreachable, offline."""
+    """Each provider's state: ok, disabled, no key, bad key, unreachable, offline; then
+    whether the Simkl sign-in (the token a push needs) works."""
     from pv2simkl import providers as registry
 
     states, cache = registry.build(ctx.settings, None)
@@ -406,6 +407,9 @@ def doctor(ctx: Context, *, probe: bool = True) -> list[tuple[str, str, str]]:
                 out.append((s.name, state, s.provider.client.base_url))
     finally:
         registry.close(states, cache)
+    from pv2simkl import simkl_auth
+
+    out.append(simkl_auth.doctor_line(ctx.settings, probe=probe))
     return out
 
 

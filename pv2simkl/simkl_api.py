@@ -65,12 +65,14 @@ class _Retry(Exception):
 class SimklApi:
     """One person's Simkl session (``token`` may be None for the PIN sign-in itself).
 
+    ``clock`` / ``sleep`` default to ``time.monotonic`` / ``time.sleep``.
+
     Not shared between processes; threads may share it (the limiters are thread-safe).
     """
 
     def __init__(
         self, base_url: str, client_id: str, token: str | None, *,
-        clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None,
         timeout: float = 30.0, attempts: int = ATTEMPTS,
         transport: httpx.BaseTransport | None = None,
     ) -> None:  # fmt: skip
@@ -82,10 +84,13 @@ class SimklApi:
         self.base_url = base_url.rstrip("/")
         self._client_id = client_id
         self._token = token or None
-        self.clock, self.sleep = clock, sleep
+        # Looked up now, not when the module was read, so a test can swap this module's
+        # ``time`` for a fake clock under a command it runs in-process.
+        self.clock = clock or time.monotonic
+        self.sleep = sleep or time.sleep
         self.attempts = max(1, attempts)
-        self.post_limiter = RateLimiter(POST_LIMITS, clock=clock, sleep=sleep)
-        self.get_limiter = RateLimiter(GET_LIMITS, clock=clock, sleep=sleep)
+        self.post_limiter = RateLimiter(POST_LIMITS, clock=self.clock, sleep=self.sleep)
+        self.get_limiter = RateLimiter(GET_LIMITS, clock=self.clock, sleep=self.sleep)
         self.requests = 0  # answers received (429s and errors included)
         self.throttled = 0  # 429 answers
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json",
