@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -203,9 +204,8 @@ class SimklApi:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retry) and exc.wait is not None:
             return exc.wait
-        return tenacity.wait_exponential_jitter(
-            initial=BACKOFF_INITIAL, max=BACKOFF_MAX, jitter=1.0
-        )(state)
+        step = BACKOFF_INITIAL * 2 ** (state.attempt_number - 1)
+        return min(step, BACKOFF_MAX) + random.uniform(0.0, 1.0)  # noqa: S311 - jitter only
 
     def _attempt(self, method: str, path: str, query: dict[str, Any], body: Any) -> Any:
         limiter = self.post_limiter if method == "POST" else self.get_limiter
