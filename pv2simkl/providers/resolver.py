@@ -510,8 +510,13 @@ class Resolver:
                        for p in self.providers if p.name not in asked]  # fmt: skip
             if kind == "anime":
                 # Simkl alone maps an entry spanning several seasons (offsets): ask it
-                # first, whatever its queue; the others fill the seasons it left open.
-                options = [o for o in options if o[0] == "simkl"] or options
+                # first, whatever its queue; the others fill the seasons it left open,
+                # and once every season has its entry only a service that tells whether
+                # the show has ended is asked (not MAL or Jikan, whose queues are slow).
+                if found is not None and _anime_entries_whole(found, query.seasons):
+                    options = [o for o in options if o[0] in STATUS_DETAILS]
+                else:
+                    options = [o for o in options if o[0] == "simkl"] or options
             name = ledger.choose(options)
             if name is None:
                 break
@@ -589,11 +594,20 @@ def interleave(jobs: list[tuple[int, Query, Ids | None]]) -> list[tuple[int, Que
     return [job for _, job in keyed]
 
 
+# Services whose details tell whether a show has ended and its last aired episode.
+STATUS_DETAILS = ("tmdb", "tvdb")
+
+
+def _anime_entries_whole(found: Details, seasons: tuple[int, ...]) -> bool:
+    """Whether every season watched has its anime entry."""
+    held = {e.season for e in found.anime_entries}
+    return bool(held) and held >= set(seasons)
+
+
 def _anime_told(found: Details, seasons: tuple[int, ...]) -> bool:
     """Whether an anime's details are whole: an entry for every season watched, and the
     show's status (Simkl tells the entries, not whether the series has ended)."""
-    held = {e.season for e in found.anime_entries}
-    return bool(held) and held >= set(seasons) and found.ended is not None
+    return _anime_entries_whole(found, seasons) and found.ended is not None
 
 
 def _merge_details(first: Details | None, more: Details) -> Details:
