@@ -667,6 +667,16 @@ def sync(
         enriched = enrich_before_export(ctx, failures=report.errors)
         if enriched is not None:
             report.matched, report.unmatched = enriched.matched, enriched.unmatched
+    deliver(ctx, report)
+    report.new_events = ctx.store.counts()["events"] - before
+    ctx.store.finish_run(run, "error" if report.errors else "ok", report.summary())
+    return report
+
+
+def deliver(ctx: Context, report: SyncReport) -> None:
+    """What a cycle sends on to Simkl: the delta CSV (unless ``[export] csv = false``),
+    then the push (with ``[simkl] push = true``). A failure of one is recorded in
+    ``report.errors`` and never stops the other."""
     if ctx.settings.export.csv:
         try:
             written = export(ctx)
@@ -678,9 +688,6 @@ def sync(
             report.pushed = push(ctx).added
         except Pv2SimklError as exc:
             report.errors.append(f"push: {exc}")
-    report.new_events = ctx.store.counts()["events"] - before
-    ctx.store.finish_run(run, "error" if report.errors else "ok", report.summary())
-    return report
 
 
 INBOX_PATIENCE = 5  # settle times a lone `sync` waits for a file that is still written

@@ -217,7 +217,10 @@ class Daemon:
             self.settler.forget(path)
         log.info("inbox: %s: %s", result.name, result.message)
         if result.ok:
-            pipeline.export(self.ctx)
+            sent = pipeline.SyncReport()
+            pipeline.deliver(self.ctx, sent)  # the CSV and/or the push, as configured
+            for error in sent.errors:
+                log.warning("inbox: %s", error)
 
     def _sync(self) -> None:
         report = pipeline.sync(self.ctx, kind="scheduled", settler=self.settler)
