@@ -386,9 +386,10 @@ def recover(store: Store, api: SimklClient) -> list[str]:
         buckets = {bucket for _, bucket, _, _ in push_batch["items"]}
         since = parse_iso_utc(push_batch["created_at"]) - MARGIN
         date_from = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        # An anime film is sent as a movie but held among the anime: ask both.
         kinds = (["movies"] if "movies" in buckets else []) + (
-            ["shows", "anime"] if "shows" in buckets else []
-        )
+            ["shows"] if "shows" in buckets else []
+        ) + ["anime"]  # fmt: skip
         holdings = Holdings([api.all_items(kind, "", date_from=date_from) for kind in kinds])
         held = [eid for eid, bucket, _, play in push_batch["items"] if holdings.holds(bucket, play)]
         marked, released = store.settle_push(push_batch["id"], held)
@@ -419,16 +420,19 @@ class Holdings:
     """Simkl's ``all-items`` answers, asked whether they hold a watch as it was sent."""
 
     def __init__(self, replies: list[Any]):
-        self.by_id: dict[tuple[str, str, str], _Held] = {}
-        self.by_title: dict[tuple[str, str], _Held] = {}
+        self.by_id: dict[tuple[str, str, str], list[_Held]] = {}
+        self.by_title: dict[tuple[str, str], list[tuple[Any, _Held]]] = {}
+        self.every: dict[str, list[_Held]] = {"movies": [], "shows": []}
         for reply in replies:
             if not isinstance(reply, dict):
                 continue  # null: nothing since date_from
             for kind, entries in reply.items():
-                bucket = "movies" if kind == "movies" else "shows"
+                # Anime films are sent as movies, series as shows; Simkl lists both as anime.
+                buckets = {"movies": ["movies"], "anime": ["movies", "shows"]}.get(kind, ["shows"])
                 for entry in entries if isinstance(entries, list) else []:
                     if isinstance(entry, dict):
-                        self._add(bucket, entry)
+                        for bucket in buckets:
+                            self._add(bucket, entry)
 
     def _add(self, bucket: str, entry: dict[str, Any]) -> None:
         obj = entry.get("movie") or entry.get("show") or entry.get("anime") or entry
@@ -449,31 +453,53 @@ class Holdings:
                 s, e = last[1:].split("E", 1)
                 held.last_episode = (int(s), int(e))
         for name, value in _norm_ids(obj.get("ids") or {}).items():
-            self.by_id[(bucket, name, value)] = held
+            self.by_id.setdefault((bucket, name, value), []).append(held)
         if obj.get("title"):
-            self.by_title[(bucket, str(obj["title"]).casefold())] = held
+            key = (bucket, str(obj["title"]).casefold())
+            self.by_title.setdefault(key, []).append((obj.get("year"), held))
+        self.every[bucket].append(held)
 
-    def _find(self, bucket: str, play: dict[str, Any]) -> _Held | None:
+    def _find(self, bucket: str, play: dict[str, Any]) -> list[_Held]:
+        """The entries the play was sent for: by any id, else by title (and year)."""
         for name, value in _norm_ids(play.get("ids") or {}).items():
             if (bucket, name, value) in self.by_id:
                 return self.by_id[(bucket, name, value)]
-        return self.by_title.get((bucket, str(play.get("title") or "").casefold()))
+        named = self.by_title.get((bucket, str(play.get("title") or "").casefold()), [])
+        same_year = [h for year, h in named if play.get("year") and year == play.get("year")]
+        return same_year or [h for _, h in named]
 
     def holds(self, bucket: str, play: dict[str, Any]) -> bool:
         """Whether Simkl holds this watch: the movie or episode is there, and its last
-        watch (when Simkl gives it) is this one's date or later."""
-        held = self._find(bucket, play)
-        if held is None:
-            return False
+        watch (when Simkl gives it) is this one's date or later. A title sent without ids
+        that Simkl names otherwise (a localized title) is recognised by the watch itself:
+        an entry holding this very episode at this very second."""
         sent = _instant(play.get("watched_at"))
-        if bucket == "movies":
-            return _not_before(held.last_watched_at, sent)
         episode = (play.get("season") or 1, play.get("number"))
-        if episode in held.episodes:
-            return _not_before(held.episodes[episode], sent)
-        if not held.episodes and held.last_episode is not None:
-            return episode <= held.last_episode  # only a high-water mark to go by
-        return False
+        found = self._find(bucket, play)
+        if found:
+            return any(_holds(h, bucket, episode, sent) for h in found)
+        if sent is None:
+            return False
+        return any(_holds(h, bucket, episode, sent, exact=True) for h in self.every[bucket])
+
+
+def _holds(
+    held: _Held, bucket: str, episode: tuple[int, Any], sent: datetime | None,
+    exact: bool = False,
+) -> bool:  # fmt: skip
+    if bucket == "movies":
+        at = held.last_watched_at
+        return _same(at, sent) if exact else _not_before(at, sent)
+    if episode in held.episodes:
+        at = held.episodes[episode]
+        return _same(at, sent) if exact else _not_before(at, sent)
+    if not exact and not held.episodes and held.last_episode is not None:
+        return episode <= held.last_episode  # only a high-water mark to go by
+    return False
+
+
+def _same(simkl: datetime | None, sent: datetime | None) -> bool:
+    return simkl is not None and sent is not None and abs(simkl - sent) <= timedelta(seconds=1)
 
 
 def _not_before(simkl: datetime | None, sent: datetime | None) -> bool:

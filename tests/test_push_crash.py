@@ -81,7 +81,7 @@ def test_sigkill_during_push_never_sends_a_watch_twice_nor_forgets_one(tmp_path:
         for _ in range(KILLS):
             proc = subprocess.Popen(command(data), env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)  # fmt: skip
-            time.sleep(rng.uniform(0.3, 1.8))  # an instant to kill at, not a measurement
+            time.sleep(rng.uniform(1.0, 3.5))  # an instant to kill at, not a measurement
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
