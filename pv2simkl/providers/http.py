@@ -137,6 +137,12 @@ class RateLimiter:
                 self.waited += wait
             self.sleep(wait)
 
+    def backlog(self) -> float:
+        """Seconds until one more call would fit (0 when one fits now): how far the window
+        is already spent, which a planner adds to what it is about to ask."""
+        with self._lock:
+            return max(0.0, self._wait(self.clock()))
+
     def _wait(self, now: float) -> float:
         """Seconds until one more call fits every rate and the hold; lock held."""
         keep = max((s for _, s in self.limits), default=0.0)

@@ -274,19 +274,26 @@ class Planner:
     long in time, and all of them work at once. Thread-safe.
     """
 
-    def __init__(self, rates: dict[str, float]):
+    def __init__(
+        self, rates: dict[str, float], backlog: dict[str, Callable[[], float]] | None = None
+    ) -> None:
         self.rates = {name: max(rate, 1e-6) for name, rate in rates.items()}
         self.owed: dict[str, float] = dict.fromkeys(rates, 0.0)
+        # Seconds each service's limiter is already spent for (a 60-a-minute window filled
+        # by the works that have ended is a queue too, though they owe nothing any more).
+        self.backlog = backlog or {}
         self._lock = threading.Lock()
 
     @classmethod
     def for_providers(cls, providers: list[Provider]) -> Planner:
-        rates = {}
+        rates, backlog = {}, {}
         for p in providers:
             client = getattr(p, "client", None)
             limiter = getattr(client, "limiter", None)
             rates[p.name] = getattr(limiter, "rate", DEFAULT_RATE)
-        return cls(rates)
+            if callable(getattr(limiter, "backlog", None)):
+                backlog[p.name] = limiter.backlog
+        return cls(rates, backlog)
 
     def delay(self, cost: Cost) -> float:
         """Seconds until the busiest service of ``cost`` would have served it."""
@@ -296,11 +303,15 @@ class Planner:
     def _delay(self, cost: Cost) -> float:
         return max(
             (
-                (self.owed.get(s, 0.0) + n) / self.rates.get(s, DEFAULT_RATE)
+                self._spent(s) + (self.owed.get(s, 0.0) + n) / self.rates.get(s, DEFAULT_RATE)
                 for s, n in cost.items()
             ),
             default=0.0,
         )
+
+    def _spent(self, service: str) -> float:
+        backlog = self.backlog.get(service)
+        return backlog() if backlog else 0.0
 
     def choose(self, options: list[tuple[str, Cost]]) -> tuple[str, Cost] | None:
         """The option of least delay (earlier options win ties), reserved; None if none."""

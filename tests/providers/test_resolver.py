@@ -261,3 +261,13 @@ def test_an_anime_gets_its_mal_id_by_a_confirmed_search_when_simkl_is_busy() -> 
         1, Query("Night Harbour", "show", 2011)
     )
     assert result.ids.mal is None  # 1999 is not the 2011 show: no MAL id rather than a wrong one
+
+
+def test_a_service_whose_window_is_spent_is_not_chosen_though_it_owes_nothing() -> None:
+    # Jikan's 60-a-minute window filled by works that have ended: it owes nothing, but the
+    # next request waits 40 s there; MAL, slower per second, serves it now.
+    plan = Planner({"jikan": 1.0, "mal": 0.5}, backlog={"jikan": lambda: 40.0})
+    chosen = plan.choose([("jikan", {"jikan": 1.0}), ("mal", {"mal": 1.0})])
+    assert chosen is not None and chosen[0] == "mal"
+    free = Planner({"jikan": 1.0, "mal": 0.5}, backlog={"jikan": lambda: 0.0})
+    assert free.choose([("jikan", {"jikan": 1.0}), ("mal", {"mal": 1.0})])[0] == "jikan"
