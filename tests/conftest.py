@@ -6,6 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# The README's test command passes every time: property tests draw the same examples on
+# every run (and no per-example deadline, which a loaded machine would miss). Exploring
+# new examples is `HYPOTHESIS_PROFILE=explore pytest`; what it finds becomes a
+# regression test named after what broke.
+settings.register_profile("pv2simkl", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "pv2simkl"))
 
 
 @pytest.fixture(autouse=True)

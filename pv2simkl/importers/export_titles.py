@@ -82,6 +82,12 @@ class ExportTitles:
                     titles.match_key(r.episode_title)
                 )
         self._support = {show: len(episodes) for show, episodes in support.items()}
+        # Rows with a reading of exactly this show text: two spellings of one key ("'a-Aa"
+        # and "Aa", the article dropped) are told apart by how often each is written.
+        self._written: dict[str, int] = {}
+        for options in self._readings.values():
+            for show in {r.show for r in options}:
+                self._written[show] = self._written.get(show, 0) + 1
 
     def _believed(self, r: Reading) -> bool:
         if r.suffixed or self._support.get(titles.match_key(r.show), 0) >= MIN_EPISODES_FOR_SHOW:
@@ -95,8 +101,9 @@ class ExportTitles:
         """The reading of ``raw`` as an episode, or None when it is a movie (or ambiguous).
 
         Among believed readings the show seen with the most episode titles wins; on a tie
-        a show that does not begin in lower case (``humbug-atti-…`` is one word), then the
-        leftmost hyphen (``Pilot-X-Men - Season 1`` is X-Men).
+        the show written so in the most rows, then a show that does not begin in lower
+        case (``humbug-atti-…`` is one word), then the leftmost hyphen
+        (``Pilot-X-Men - Season 1`` is X-Men).
         """
         options = [r for r in self._readings.get(raw, []) if self._believed(r)]
         if not options:
@@ -105,6 +112,7 @@ class ExportTitles:
             options,
             key=lambda r: (
                 self._support.get(titles.match_key(r.show), 0),
+                self._written.get(r.show, 0),
                 not r.show[:1].islower(),
                 -r.position,
             ),

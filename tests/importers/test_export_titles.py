@@ -79,3 +79,11 @@ def test_readings_of_single_titles() -> None:
     assert split("Spider-Man") is None
     assert split("Pilot-X-Men - Season 1") == ("Pilot", "X-Men", 1)
     assert split("The Horse-Season 3") == ("The Horse", "Season 3", 3)  # a bare "Season 3"
+
+
+def test_regression_two_spellings_of_one_show_key_go_to_the_one_written_more() -> None:
+    # Found by hypothesis: "'a-Aa" and "Aa" share a key (the article dropped), so both
+    # readings of "Aa-'a-Aa" had the same support and the leftmost hyphen won.
+    file_titles = ExportTitles(["Aa-Aa", "Aa-'a-Aa"])
+    reading = file_titles.episode("Aa-'a-Aa")
+    assert reading is not None and (reading.episode_title, reading.show) == ("Aa-'a", "Aa")
