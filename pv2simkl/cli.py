@@ -665,6 +665,11 @@ def status_cmd() -> None:
         typer.echo(
             f"store: {info['events']} events of {info['works']} titles; "
             f"{info['unexported']} events not exported yet"
+            + (
+                f", {info['ids_pending']} titles to export again with ids found since"
+                if info.get("ids_pending")
+                else ""
+            )
         )
         matches = info["matches"]
         typer.echo(

@@ -752,6 +752,7 @@ def status(ctx: Context) -> dict:
         "daemon": daemon_state,
         "daemon_gone": gone,  # the pid of a daemon that left its state file behind (SIGKILL)
         "unexported": counts["unexported"],
+        "ids_pending": counts["ids_pending"],
         "events": counts["events"],
         "works": counts["works"],
         "matches": ctx.store.match_counts(),

@@ -518,3 +518,14 @@ def test_a_show_matched_before_details_were_kept_gets_them_once(
     services.reset_log()
     assert run(data, "enrich", env=provider_env(services)).returncode == 0
     assert services.requests() == []
+
+
+def test_status_counts_titles_waiting_to_go_again_with_their_ids(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    stored(data, [ep("Show", 1, 1, 1), ep("Other", 1, 1, 3)])
+    written(run(data, "export"))
+    assert "export again" not in run(data, "status").stdout
+    sql(data, "UPDATE works SET tvdb_id = 4711, ids_pending = 1 WHERE title = 'Show'")
+    assert "1 titles to export again with ids found since" in run(data, "status").stdout
+    written(run(data, "export"))
+    assert "export again" not in run(data, "status").stdout

@@ -510,12 +510,17 @@ class Events(Connected):
         return self._write(body)
 
     def counts(self) -> dict[str, int]:
-        """Events, works, and events not yet in an export batch."""
+        """Events, works, events not yet in an export batch, and works whose new ids the
+        next export sends again (``ids_pending``)."""
         row = next(
             self.db.query(
                 "SELECT (SELECT count(*) FROM events) AS events,"
                 " (SELECT count(*) FROM works) AS works,"
-                " (SELECT count(*) FROM events WHERE batch_id IS NULL) AS unexported"
+                " (SELECT count(*) FROM events WHERE batch_id IS NULL) AS unexported,"
+                " (SELECT count(*) FROM works w WHERE w.ids_pending = 1"
+                "  AND (EXISTS (SELECT 1 FROM events e WHERE e.work_id = w.id)"
+                "       OR EXISTS (SELECT 1 FROM watchlist l WHERE l.work_id = w.id)))"
+                " AS ids_pending"
             )
         )
         return dict(row)
