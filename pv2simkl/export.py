@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import fcntl
 import logging
 import os
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -37,7 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pv2simkl.config import ExportSettings
 from pv2simkl.errors import ConfigError, ExportError
 from pv2simkl.models import parse_iso_utc
-from pv2simkl.store import Store
+from pv2simkl.store import Store, locks
 
 log = logging.getLogger(__name__)
 
@@ -349,32 +347,9 @@ def _publish(folder: Path, names: list[str]) -> list[str]:
     return missing
 
 
-@contextlib.contextmanager
-def _export_lock(store: Store, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """One export (or recovery) of a store at a time, across processes: an ``flock`` on a
-    file beside the store, released by the kernel if the holder dies."""
-    db = Path(store.path)
-    path = db.with_name(f".{db.name}.export.lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ExportError(
-                        f"Another export of {db} has been running for {wait:.0f} s; "
-                        "try again when it is done."
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+def _export_lock(store: Store, wait: float = LOCK_WAIT) -> contextlib.AbstractContextManager[None]:
+    """One export (or recovery) of a store at a time, across processes."""
+    return locks.held(store.path, "export", wait=wait, busy=ExportError)
 
 
 def recover(store: Store) -> list[str]:

@@ -23,20 +23,16 @@ its own ``watched_at`` (reference §2.9). This module builds that plan from the 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
-import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
 from pv2simkl.errors import Pv2SimklError
 from pv2simkl.models import parse_iso_utc
-from pv2simkl.store import Store
+from pv2simkl.store import Store, locks
 
 log = logging.getLogger(__name__)
 
@@ -511,28 +507,6 @@ def _not_before(simkl: datetime | None, sent: datetime | None) -> bool:
 # ---- one push at a time -----------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _push_lock(store: Store, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """One push (or recovery) of a store at a time, across processes: an ``flock`` on a
-    file beside the store, released by the kernel if the holder dies."""
-    db = Path(store.path)
-    fd = os.open(db.with_name(f".{db.name}.push.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise PushBusyError(
-                        f"Another push of {db} has been running for {wait:.0f} s; "
-                        "try again when it is done."
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+def _push_lock(store: Store, wait: float = LOCK_WAIT) -> contextlib.AbstractContextManager[None]:
+    """One push (or recovery) of a store at a time, across processes."""
+    return locks.held(store.path, "push", wait=wait, busy=PushBusyError)
