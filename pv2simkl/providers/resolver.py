@@ -359,6 +359,9 @@ class Resolver:
         self.rank = {p.name: i for i, p in enumerate(providers)}
         self.by_name = {p.name: p for p in providers}
         self.planner = planner or Planner.for_providers(providers)
+        # Jikan mirrors MyAnimeList's data at 60 requests a minute: with MAL's own API
+        # usable it adds nothing to a MAL id or an entry but a slow queue.
+        self.mirrors = {"jikan"} if "mal" in self.by_name else set()
 
     @contextmanager
     def _ledger(self) -> Iterator[_Ledger]:
@@ -483,7 +486,7 @@ class Resolver:
         options: list[tuple[str, Cost]] = []
         for provider in self.providers:
             name = provider.name
-            if name in asked:
+            if name in asked or name in self.mirrors:
                 continue
             if name in SEARCH_FILLS:
                 if "mal" not in wanted:
@@ -518,7 +521,8 @@ class Resolver:
         asked: set[str] = set()
         while True:
             options = [(p.name, {p.name: DETAILS_COST.get(p.name, 1.0)})
-                       for p in self.providers if p.name not in asked]  # fmt: skip
+                       for p in self.providers
+                       if p.name not in asked and p.name not in self.mirrors]  # fmt: skip
             if kind == "anime":
                 # Simkl alone maps an entry spanning several seasons (offsets): ask it
                 # first, whatever its queue; the others fill the seasons it left open,
