@@ -206,6 +206,8 @@ def enrich_before_export(ctx: Context, *, failures: list[str] | None = None) -> 
             failures.append(f"enrich: {exc}")
         return None
     if not any(state == "ok" for _, state, _ in report.providers):
+        if any(state == "unreachable" for _, state, _ in report.providers):
+            log.warning("%s The CSV carries titles without ids for now.", report.errors[-1])
         return None
     for error in report.errors:
         log.warning("enrich before the export: %s", error)
@@ -301,8 +303,16 @@ def enrich(ctx: Context, *, progress: ProgressHook | None = None) -> EnrichRepor
     store = ctx.store
     states, cache = registry.build(ctx.settings, store.path)
     try:
+        if not ctx.settings.metadata.offline:  # offline asks the cache only: no host to reach
+            states = registry.drop_unreachable(states)
         report.providers = [(s.name, s.state, s.missing) for s in states]
-        usable = [s.provider for s in states if s.provider is not None]
+        usable = [s.provider for s in states if s.state == "ok" and s.provider is not None]
+        if any(s.state == "unreachable" for s in states) and not usable:
+            report.errors.append(
+                "No metadata service could be reached (is this machine offline?); the ids "
+                "of new titles are looked up by the next enrich."
+            )
+            return report
         if not usable:
             report.errors.append(
                 "No metadata provider is usable: set a key (see `pv2simkl doctor`) or enable "

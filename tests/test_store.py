@@ -143,7 +143,7 @@ def test_failed_import_stores_nothing(store: Store) -> None:
 
     with pytest.raises(RuntimeError):
         store.add_import(boom(), path="f", sha256="x", source="t")
-    assert store.counts() == {"events": 0, "works": 0, "unexported": 0}
+    assert store.counts() == {"events": 0, "works": 0, "unexported": 0, "ids_pending": 0}
     assert store.already_imported("x") is None
     assert add(store, [movie(1)]) == (1, 0)
 
@@ -226,7 +226,7 @@ def test_refiled_movie_joins_the_same_watch_of_the_show(store: Store) -> None:
     add(store, [movie(1, "Pilot-Show"), ep(1, 20, n=1, title="Pilot")])
     (work,) = [w for w in store.find_works("Pilot-Show") if w["kind"] == "movie"]
     show_id = store.refile_as_episodes(work["id"], "Show", 1, "Pilot")
-    assert store.counts() == {"events": 1, "works": 1, "unexported": 1}
+    assert store.counts() == {"events": 1, "works": 1, "unexported": 1, "ids_pending": 0}
     assert store.find_works("Show") == [{"id": show_id, "kind": "show", "title": "Show"}]
 
 

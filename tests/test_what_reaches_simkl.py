@@ -260,7 +260,7 @@ def test_every_service_down_still_exports(tmp_path: Path) -> None:
     result = run(data, "import", str(MINI_PAGE), "--export", env=env)
     rows = by_title(written(result))
     assert set(rows) >= {"Der Pate", "Das Boot"} and rows["Der Pate"]["TMDB"] == ""
-    assert "warning: some lookups failed" in result.stderr
+    assert "No metadata service could be reached" in result.stderr  # their port is closed
     assert "Traceback" not in result.stderr
 
 
@@ -529,3 +529,21 @@ def test_status_counts_titles_waiting_to_go_again_with_their_ids(tmp_path: Path)
     assert "1 titles to export again with ids found since" in run(data, "status").stdout
     written(run(data, "export"))
     assert "export again" not in run(data, "status").stdout
+
+
+def test_regression_no_network_exports_at_once_with_titles(tmp_path: Path) -> None:
+    # The quick start on a machine with no network waited minutes on the keyless services'
+    # retries before its CSV: a service whose host takes no connection now sits the run out.
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    env = {"PV2SIMKL_OFFLINE": "0", **NO_PROVIDER, "PV2SIMKL_JIKAN_ENABLED": "1",
+           "PV2SIMKL_IMDBAPI_ENABLED": "1", "PV2SIMKL_JIKAN_BASE_URL": closed,
+           "PV2SIMKL_IMDBAPI_BASE_URL": closed}  # fmt: skip
+    result = run(tmp_path / "data", "import", str(MINI_PAGE), "--export", env=env)
+    rows = written(result)
+    assert "Der Pate" in {r["Title"] for r in rows}
+    assert "No metadata service could be reached" in result.stderr
+    assert "after 6 tries" not in result.stderr  # not one retry was waited out

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import socket
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +40,8 @@ def provider_class(name: str) -> type[Provider]:
 
 @dataclass
 class ProviderState:
-    """Why a provider is or is not in use: ``ok``, ``disabled``, ``no key`` (+ ``missing``)."""
+    """Why a provider is or is not in use: ``ok``, ``disabled``, ``no key`` (+ ``missing``),
+    ``unreachable`` (its host took no connection)."""
 
     name: str
     state: str
@@ -80,3 +84,49 @@ def close(states: list[ProviderState], cache: ResponseCache | None) -> None:
             state.provider.client.close()
     if cache is not None:
         cache.close()
+
+
+REACH_TIMEOUT = 3.0  # seconds for every usable service to accept a connection, together
+
+
+def _connects(url: str, timeout: float) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def drop_unreachable(
+    states: list[ProviderState], timeout: float = REACH_TIMEOUT
+) -> list[ProviderState]:
+    """The states again, a usable provider whose host takes no connection within
+    ``timeout`` (no network, a name that does not resolve) marked ``unreachable``.
+
+    All hosts are tried at once, in daemon threads: a name lookup cannot be given a
+    timeout, and a hung one must not keep the process from ending. Without this an
+    enrich on a machine with no network waited minutes on retries before the export.
+    """
+    usable = [s for s in states if s.provider is not None]
+    results: dict[str, bool] = {}
+
+    def probe(state: ProviderState) -> None:
+        results[state.name] = _connects(state.provider.client.base_url, timeout)
+
+    threads = [threading.Thread(target=probe, args=(s,), daemon=True) for s in usable]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    out = []
+    for state in states:
+        if state.provider is not None and not results.get(state.name, False):
+            log.info("%s cannot be reached; left out of this run", state.name)
+            state = ProviderState(state.name, "unreachable", [], state.provider)  # closed later
+        out.append(state)
+    return out
