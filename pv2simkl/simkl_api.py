@@ -39,7 +39,7 @@ from pv2simkl.errors import (
     SimklLoginCancelled,
     SimklLoginError,
 )
-from pv2simkl.providers.http import USER_AGENT, RateLimiter, tls_context
+from pv2simkl.providers.http import USER_AGENT, RateLimiter, retry_after, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ class SimklApi:
         log.debug("simkl %s %s → %s", method, path, status)
         if status == 429:
             self.throttled += 1
-            wait = _retry_after(r.headers.get("Retry-After"))
+            wait = retry_after(r.headers.get("Retry-After"))
             if wait is not None and wait > MAX_RETRY_AFTER:
                 raise SimklApiError(
                     f"Simkl asked to wait {wait:.0f} s before the next request; "
@@ -268,21 +268,6 @@ class SimklApi:
                     status=status, maybe_sent=True,
                 ) from None  # fmt: skip
             raise _Retry("malformed JSON", status) from None
-
-
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (a number, or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 def _error_name(r: httpx.Response) -> str:

@@ -418,7 +418,7 @@ class HttpClient:
             status = 429  # MyAnimeList's way of saying "too many requests"
         if status == 429:
             self.stats.add(throttled=1)
-            wait = _retry_after(r.headers.get("Retry-After"))
+            wait = retry_after(r.headers.get("Retry-After"))
             if wait is not None and wait > MAX_RETRY_AFTER:
                 raise _Retry("429 Too Many Requests", wait)
             # Hold every thread of this provider back, not just this one.
@@ -461,7 +461,8 @@ def _ttl(kind: str, data: Any) -> float:
     return TTL_DAYS.get(kind, 14.0)
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (a number, or an HTTP date); None when absent or unreadable."""
     if not value:
         return None
     try:

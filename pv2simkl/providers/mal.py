@@ -301,27 +301,27 @@ class Jikan(Provider):
 
     def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
         """The anime behind a MAL id (names, year, status); Jikan has no other ids."""
-        if ids.mal is None:
-            return None
-        response = self.client.get(f"/anime/{int(ids.mal)}", kind="lookup")
+        data = self._anime(ids.mal) if ids.mal is not None else None
+        return None if data is None else self._candidate(data)
+
+    def _anime(self, mal: int) -> dict[str, Any] | None:
+        """``GET /anime/{id}``'s data object (cached: lookup and details share it)."""
+        response = self.client.get(f"/anime/{int(mal)}", kind="lookup")
         if response is None:
             return None
         data = response.data.get("data") if isinstance(response.data, dict) else None
         if not isinstance(data, dict):
             raise BadResponse(self.name, "/anime/{id} answered no data object")
-        return self._candidate(data)
+        return data
 
     def details(self, ids: Ids, kind: MediaKind, seasons: list[int]) -> Details | None:
         """The MAL entry of each watched season, as :meth:`MyAnimeList.details` finds it:
         the work's own entry (``GET /anime/{id}``), the others by their own titles."""
         if ids.mal is None or kind == "movie":
             return None
-        response = self.client.get(f"/anime/{int(ids.mal)}", kind="lookup")
-        if response is None:
+        data = self._anime(ids.mal)
+        if data is None:
             return None
-        data = response.data.get("data") if isinstance(response.data, dict) else None
-        if not isinstance(data, dict):
-            raise BadResponse(self.name, "/anime/{id} answered no data object")
         base = jikan_entry(data)
         return None if base is None else season_details(base, seasons, self._search_entries)
 

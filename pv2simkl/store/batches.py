@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from sqlite_utils.db import Database
+
 from pv2simkl.store.connection import Connected
 from pv2simkl.store.events import now
 from pv2simkl.store.faults import guard
@@ -23,6 +25,20 @@ _HAS_ROW = (
     "(EXISTS (SELECT 1 FROM events e WHERE e.work_id = works.id)"
     " OR EXISTS (SELECT 1 FROM watchlist l WHERE l.work_id = works.id))"
 )
+
+
+def anime_entries_of(db: Database, work_ids: list[int]) -> dict[int, dict[int, dict[str, Any]]]:
+    """Work id → Amazon season → its anime entry (mal, simkl, title, episodes, offset), for
+    up to :data:`_CHUNK` works; a work without entries maps to ``{}``."""
+    marks = ",".join("?" * len(work_ids))
+    anime: dict[int, dict[int, dict[str, Any]]] = {wid: {} for wid in work_ids}
+    for r in db.query(
+        "SELECT work_id, season, mal_id AS mal, simkl_id AS simkl, title, episodes,"
+        f' "offset" FROM anime_entries WHERE work_id IN ({marks})',
+        work_ids,
+    ):
+        anime[r["work_id"]][r["season"]] = r
+    return anime
 
 
 @guard
@@ -157,13 +173,7 @@ class Batches(Connected):
                     chunk,
                 )
             }
-            anime: dict[int, dict[int, dict[str, Any]]] = {wid: {} for wid in chunk}
-            for r in self.db.query(
-                "SELECT work_id, season, mal_id AS mal, simkl_id AS simkl, title, episodes,"
-                f' "offset" FROM anime_entries WHERE work_id IN ({marks})',
-                chunk,
-            ):
-                anime[r["work_id"]][r["season"]] = r
+            anime = anime_entries_of(self.db, chunk)
             listed = {
                 r["work_id"]
                 for r in self.db.query(

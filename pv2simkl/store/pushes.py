@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from pv2simkl.store.batches import anime_entries_of
 from pv2simkl.store.connection import Connected
 from pv2simkl.store.events import now
 from pv2simkl.store.faults import guard
@@ -57,13 +58,7 @@ class Pushes(Connected):
                 f" FROM works WHERE id IN ({marks}) ORDER BY id",
                 chunk,
             )
-            anime: dict[int, dict[int, dict[str, Any]]] = {wid: {} for wid in chunk}
-            for r in self.db.query(
-                "SELECT work_id, season, mal_id AS mal, simkl_id AS simkl, title, episodes,"
-                f' "offset" FROM anime_entries WHERE work_id IN ({marks})',
-                chunk,
-            ):
-                anime[r["work_id"]][r["season"]] = r
+            anime = anime_entries_of(self.db, chunk)
             for work in works:
                 yield {**work, "events": events[work["id"]], "anime": anime[work["id"]]}
 
