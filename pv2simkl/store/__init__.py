@@ -11,58 +11,37 @@ The parts, by concern: :mod:`.connection` (opening, modes, transactions and thei
 (named migrations), :mod:`.events` (events and works), :mod:`.batches` (runs and export
 batches), :mod:`.metadata` (provider results, pins, the unmatched), :mod:`.pushes` (what
 reached Simkl through its API).
+
+The names below load on first use (PEP 562): ``status`` reads through :mod:`.views` without
+paying for the writing machinery (sqlite_utils, the identity rule).
 """
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import suppress
-from pathlib import Path
-
-from pv2simkl.identity import work_key
-from pv2simkl.store import connection
-from pv2simkl.store.batches import Batches
-from pv2simkl.store.events import AddResult, Events, day_of
-from pv2simkl.store.faults import describe
-from pv2simkl.store.metadata import Metadata
-from pv2simkl.store.pushes import Pushes
-from pv2simkl.store.schema import migrate, migrations
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["AddResult", "Store", "day_of", "integrity_ok", "migrations", "open_store", "work_key"]
 
+_HOME = {"AddResult": "events", "day_of": "events", "work_key": "identity",
+         "migrations": "schema", "Store": "_store", "open_store": "_store",
+         "integrity_ok": "_store"}  # fmt: skip
 
-class Store(Events, Batches, Metadata, Pushes):
-    """The one SQLite store of a user. One instance is used by one thread; any number of
-    instances and processes may use the same file at once."""
-
-    def __init__(self, path: Path, *, busy_timeout: float = connection.BUSY_TIMEOUT):
-        self.path = path
-        try:
-            connection.prepare_files(path)
-            self.db = connection.connect(path, busy_timeout)
-        except (sqlite3.Error, OSError) as exc:
-            raise describe(exc, path, opening=True) from exc
-        try:
-            migrate(self.db, path)
-        except (sqlite3.Error, OSError) as exc:
-            self.db.close()
-            raise describe(exc, path, opening=True) from exc
-
-    def close(self) -> None:
-        self.db.close()
+if TYPE_CHECKING:
+    from pv2simkl.identity import work_key
+    from pv2simkl.store._store import Store, integrity_ok, open_store
+    from pv2simkl.store.events import AddResult, day_of
+    from pv2simkl.store.schema import migrations
 
 
-def open_store(path: Path) -> Store:
-    """Open (and create or migrate) the store at ``path``."""
-    return Store(path)
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-
-def integrity_ok(path: Path) -> bool:
-    """Whether SQLite's ``PRAGMA integrity_check`` finds the file sound."""
-    with suppress(sqlite3.DatabaseError):
-        conn = sqlite3.connect(path)
-        try:
-            return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        finally:
-            conn.close()
-    return False
+    module = importlib.import_module(
+        "pv2simkl.identity" if home == "identity" else f"{__name__}.{home}"
+    )
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
