@@ -421,29 +421,38 @@ class Paths:
 KEYRING_SERVICE = "pv2simkl"
 
 
-def fill_secrets_from_keyring(settings: Settings) -> list[str]:
+def fill_secrets_from_keyring(
+    settings: Settings, sections: list[str] | tuple[str, ...] | None = None
+) -> list[str]:
     """Secrets not set in the file or the environment, read from the system keyring.
 
     Stored as service ``pv2simkl``, user ``<section>.<key>`` (``pv2simkl credentials``
-    writes them). A missing or locked keyring is not an error: the secret stays unset
-    and the provider that needs it says so. Returns the names filled in.
+    writes them). Only ``sections`` are read (every section when None), and only their
+    secrets still empty: with every secret of those sections set in the environment or the
+    file, the keyring is not even imported (finding its backend costs a quarter second).
+    A missing or locked keyring is not an error: the secret stays unset and whatever needs
+    it says so. Returns the names filled in.
     """
+    wanted = []
+    for section in [*PROVIDER_SECTIONS, "amazon"] if sections is None else sections:
+        target = settings.section(section)
+        for f in dataclasses.fields(target):
+            if f.name in SECRET_KEYS and not getattr(target, f.name):
+                wanted.append((section, target, f.name))
+    if not wanted:
+        return []
     try:
         import keyring
         from keyring.errors import KeyringError
     except ImportError:  # pragma: no cover - keyring is a dependency
         return []
     filled = []
-    for section in [*PROVIDER_SECTIONS, "amazon"]:
-        target = settings.section(section)
-        for f in dataclasses.fields(target):
-            if f.name not in SECRET_KEYS or getattr(target, f.name):
-                continue
-            try:
-                value = keyring.get_password(KEYRING_SERVICE, f"{section}.{f.name}")
-            except (KeyringError, RuntimeError, OSError):
-                return filled
-            if value:
-                setattr(target, f.name, value)
-                filled.append(f"{section}.{f.name}")
+    for section, target, key in wanted:
+        try:
+            value = keyring.get_password(KEYRING_SERVICE, f"{section}.{key}")
+        except (KeyringError, RuntimeError, OSError):
+            return filled
+        if value:
+            setattr(target, key, value)
+            filled.append(f"{section}.{key}")
     return filled

@@ -105,3 +105,25 @@ class SimklLoginCancelled(SimklLoginError):
     """The person stopped the PIN sign-in (Ctrl-C): exit as an interrupted program does."""
 
     exit_code = 130
+
+
+class OfflineError(Pv2SimklError):
+    """Offline mode is on (``PV2SIMKL_OFFLINE=1`` or ``--offline``) and the command needs
+    the network: said at once, before anything is tried."""
+
+    exit_code = 20
+
+
+OFFLINE_HOW = "offline mode is on (PV2SIMKL_OFFLINE=1 or --offline)"
+
+
+def offline_error(what: str, instead: str = "") -> OfflineError:
+    """``<what> needs the network, and offline mode is on (…); <instead>.`` in one sentence."""
+    tail = f"; {instead}" if instead else "; run it again without offline mode"
+    return OfflineError(f"{what} needs the network, and {OFFLINE_HOW}{tail}.")
+
+
+def require_online(offline: bool, what: str, instead: str = "") -> None:
+    """Raise :class:`OfflineError` when ``offline``: the one check every network command makes."""
+    if offline:
+        raise offline_error(what, instead)

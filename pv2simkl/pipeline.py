@@ -226,11 +226,15 @@ def export_fresh(
 def simkl_api(ctx: Context):
     """The Simkl API client of the signed-in user (``[simkl] access_token``, the keyring's
     ``simkl.access_token``, or ``PV2SIMKL_SIMKL_ACCESS_TOKEN``)."""
-    from pv2simkl.config import fill_secrets_from_keyring
-    from pv2simkl.errors import ConfigError
+    from pv2simkl.errors import ConfigError, require_online
     from pv2simkl.simkl_api import SimklApi
+    from pv2simkl.simkl_auth import resolve
 
-    fill_secrets_from_keyring(ctx.settings)
+    require_online(
+        ctx.settings.metadata.offline, "Pushing to Simkl",
+        "`pv2simkl push --dry-run` shows what would be sent",
+    )  # fmt: skip
+    resolve(ctx.settings)
     simkl = ctx.settings.simkl
     if not simkl.access_token:
         raise ConfigError(
@@ -398,28 +402,61 @@ def _number_episodes(store: Store, resolver) -> int:
     return store.set_episode_numbers(updates) if updates else 0
 
 
-def doctor(ctx: Context, *, probe: bool = True) -> list[tuple[str, str, str]]:
-    """Each provider's state: ok, disabled, no key, bad key, unreachable, offline; then
-    whether the Simkl sign-in (the token a push needs) works."""
-    from pv2simkl import providers as registry
+DOCTOR_SECONDS = 3.0  # each check's one try; all run at once, so doctor ends in ~3 s
 
+
+def doctor(
+    ctx: Context, *, probe: bool = True, seconds: float = DOCTOR_SECONDS
+) -> list[tuple[str, str, str]]:
+    """Each provider's state: ok, disabled, no key, bad key, unreachable, offline; then
+    whether the Simkl sign-in (the token a push needs) works.
+
+    Every check is one try of ``seconds`` at most, all at once in daemon threads (a name
+    lookup cannot be given a timeout): without network, or with a host that takes the
+    connection and never answers, doctor still ends within about ``seconds``."""
+    import threading
+    import time
+
+    from pv2simkl import providers as registry
+    from pv2simkl import simkl_auth
+
+    offline = ctx.settings.metadata.offline
     states, cache = registry.build(ctx.settings, None)
-    out = []
+    out: list[tuple[str, str, str]] = []
+    results: dict[str, tuple[str, str, str]] = {}
+    threads = []
+
+    def check(s: registry.ProviderState) -> None:
+        s.provider.client.hurry(seconds)
+        results[s.name] = (s.name, s.provider.check(), s.provider.client.base_url)
+
+    def login_line() -> None:
+        results["simkl-login"] = simkl_auth.doctor_line(ctx.settings, probe=probe, hurry=seconds)
+
     try:
         for s in states:
             if s.provider is None:
                 detail = f"set {', '.join(s.missing)}" if s.missing else ""
-                out.append((s.name, s.state, detail))
-            elif ctx.settings.metadata.offline:
-                out.append((s.name, "offline", "PV2SIMKL_OFFLINE is set"))
+                results[s.name] = (s.name, s.state, detail)
+            elif offline:
+                results[s.name] = (s.name, "offline", "offline mode is on; nothing was asked")
+            elif not probe:
+                results[s.name] = (s.name, "ok", s.provider.client.base_url)
             else:
-                state = s.provider.check() if probe else "ok"
-                out.append((s.name, state, s.provider.client.base_url))
+                threads.append(threading.Thread(target=check, args=(s,), daemon=True))
+        threads.append(threading.Thread(target=login_line, daemon=True))
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + seconds + 0.5
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        late = f"no answer within {seconds:.0f} s"
+        for s in states:
+            url = s.provider.client.base_url if s.provider else ""
+            out.append(results.get(s.name, (s.name, "unreachable", f"{url}: {late}")))
+        out.append(results.get("simkl-login", ("simkl-login", "unreachable", f"Simkl: {late}")))
     finally:
         registry.close(states, cache)
-    from pv2simkl import simkl_auth
-
-    out.append(simkl_auth.doctor_line(ctx.settings, probe=probe))
     return out
 
 
@@ -461,8 +498,15 @@ class FetchReport:
 
 
 def amazon_session(ctx: Context, *, ask_code: Callable[[], str] | None = None):
-    """The account's session, its secrets from env, config or the keyring."""
+    """The account's session, its secrets from env, config or the keyring (offline mode:
+    OfflineError at once, nothing read or sent)."""
     from pv2simkl import credentials
+    from pv2simkl.errors import require_online
+
+    require_online(
+        ctx.settings.metadata.offline, "Reading the history from Amazon",
+        "import a saved watch-history page or data export with `pv2simkl import` instead",
+    )  # fmt: skip
     from pv2simkl.importers.amazon import AmazonSession, Credentials
 
     settings = credentials.amazon(ctx.settings)
@@ -481,6 +525,13 @@ def fetch(
 ) -> FetchReport:  # fmt: skip
     """Read the history from Amazon (new pages only, unless ``full``) into the store."""
     import hashlib
+
+    from pv2simkl.errors import require_online
+
+    require_online(
+        ctx.settings.metadata.offline, "`pv2simkl fetch`",
+        "import a saved watch-history page or data export with `pv2simkl import` instead",
+    )  # fmt: skip
 
     report = FetchReport()
     session = amazon_session(ctx, ask_code=ask_code)
@@ -527,8 +578,10 @@ def _history_url(ctx: Context) -> str:
 
 def browser_login(ctx: Context, *, headless: bool = False, timeout: float = 600.0) -> int:
     """A visible browser window for a sign-in no script can pass; saves its cookies."""
+    from pv2simkl.errors import require_online
     from pv2simkl.importers import browser
 
+    require_online(ctx.settings.metadata.offline, "Signing in to Amazon in a browser")
     browser.check_timeout(timeout)  # before Amazon is asked anything
     return browser.login(
         _history_url(ctx), cookie_path=ctx.paths.data_dir / "amazon-cookies.lwp",
@@ -539,6 +592,10 @@ def browser_login(ctx: Context, *, headless: bool = False, timeout: float = 600.
 def browser_fetch(ctx: Context, *, headless: bool = True) -> ImportResult:
     """The fallback: scroll the live page to its end in the browser and import it."""
     import hashlib
+
+    from pv2simkl.errors import require_online
+
+    require_online(ctx.settings.metadata.offline, "Reading the history page in a browser")
 
     from pv2simkl.importers import browser
     from pv2simkl.importers import page as page_importer
@@ -633,6 +690,8 @@ class SyncReport:
     csv: list[str] = field(default_factory=list)
     pushed: int | None = None  # watches Simkl added ([simkl] push); None: no push step
     errors: list[str] = field(default_factory=list)
+    # Steps left out on purpose, one line each ("offline mode is on: …"): not errors.
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {
@@ -641,6 +700,14 @@ class SyncReport:
             "matched": self.matched, "unmatched": self.unmatched, "csv": self.csv,
             "pushed": self.pushed, "errors": self.errors,
         }  # fmt: skip
+
+
+def _fetch_configured(ctx: Context) -> bool:
+    """Whether a fetch would run, told without the keyring: a saved session, or Amazon
+    credentials in the environment or the file."""
+    amazon = ctx.settings.amazon
+    cookies = ctx.paths.data_dir / "amazon-cookies.lwp"
+    return bool(amazon.email or amazon.password or cookies.exists())
 
 
 def can_fetch(ctx: Context) -> bool:
@@ -666,10 +733,13 @@ def sync(
     before = ctx.store.counts()["events"]
     exporter.recover(ctx.store)
     daemon = ctx.settings.daemon
-    if daemon.fetch and can_fetch(ctx):
+    if daemon.fetch and ctx.settings.metadata.offline:
+        if _fetch_configured(ctx):
+            report.notes.append("offline mode is on: nothing was fetched from Amazon")
+    elif daemon.fetch:
         try:
-            fetched = fetch(ctx)
-            report.fetched = fetched.added
+            if can_fetch(ctx):
+                report.fetched = fetch(ctx).added
         except Pv2SimklError as exc:
             report.errors.append(f"fetch: {exc}")
     sync_inbox(ctx, report, settle=settle, settler=settler)
@@ -693,7 +763,9 @@ def deliver(ctx: Context, report: SyncReport) -> None:
             report.csv = [str(p) for p in written.files]
         except Pv2SimklError as exc:
             report.errors.append(f"export: {exc}")
-    if ctx.settings.simkl.push:
+    if ctx.settings.simkl.push and ctx.settings.metadata.offline:
+        report.notes.append("offline mode is on: nothing was pushed to Simkl")
+    elif ctx.settings.simkl.push:
         try:
             report.pushed = push(ctx).added
         except Pv2SimklError as exc:

@@ -39,7 +39,13 @@ from pv2simkl.errors import (
     SimklLoginCancelled,
     SimklLoginError,
 )
-from pv2simkl.providers.http import USER_AGENT, RateLimiter, retry_after, tls_context
+from pv2simkl.providers.http import (
+    USER_AGENT,
+    RateLimiter,
+    client_timeout,
+    retry_after,
+    shared_transport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +105,8 @@ class SimklApi:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         self._client = httpx.Client(
-            headers=headers, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=False, transport=transport, verify=tls_context(),
+            headers=headers, timeout=client_timeout(timeout), follow_redirects=False,
+            transport=transport or shared_transport(),
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -109,6 +115,11 @@ class SimklApi:
 
     def close(self) -> None:
         self._client.close()
+
+    def hurry(self, seconds: float) -> None:
+        """One try, ``seconds`` to connect and to read: for ``doctor``'s quick check."""
+        self.attempts = 1
+        self._client.timeout = client_timeout(seconds)
 
     def __enter__(self) -> SimklApi:
         return self

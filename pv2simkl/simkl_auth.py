@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pv2simkl import credentials
 from pv2simkl.config import Settings, fill_secrets_from_keyring
-from pv2simkl.errors import ConfigError, SimklApiError, SimklAuthError
-from pv2simkl.simkl_api import SimklApi, login
+from pv2simkl.errors import ConfigError, SimklApiError, SimklAuthError, require_online
+
+if TYPE_CHECKING:
+    from pv2simkl.simkl_api import SimklApi
 
 TOKEN_KEY = "access_token"
 TOKEN_ENV = "PV2SIMKL_SIMKL_ACCESS_TOKEN"
@@ -29,12 +31,27 @@ def api(
 ) -> SimklApi:  # fmt: skip
     """A :class:`SimklApi` from the settings, app id and token from env, file or keyring.
 
-    ``token=False`` for the sign-in itself. Raises ConfigError without a client_id.
+    ``token=False`` for the sign-in itself. Raises ConfigError without a client_id, and
+    OfflineError in offline mode (nothing is sent).
     """
-    fill_secrets_from_keyring(settings)
+    if token:
+        require_online(settings.metadata.offline, "Talking to Simkl's API")
+    else:
+        require_online(settings.metadata.offline, "Signing in to Simkl")
+    resolve(settings, token=token)
+    from pv2simkl.simkl_api import SimklApi
+
     simkl = settings.simkl
     return SimklApi(simkl.base_url, simkl.client_id, simkl.access_token if token else None,
                     clock=clock, sleep=sleep, timeout=simkl.timeout)  # fmt: skip
+
+
+def resolve(settings: Settings, *, token: bool = True) -> None:
+    """The app id (and the token) from the keyring, when neither the environment nor the
+    file gives them: the keyring is not touched when they do."""
+    simkl = settings.simkl
+    if not simkl.client_id or (token and not simkl.access_token):
+        fill_secrets_from_keyring(settings, ["simkl"])
 
 
 @dataclass
@@ -51,7 +68,15 @@ def sign_in(
     settings: Settings, *, show: Callable[[str, str], None], store: bool = True,
     clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None,
 ) -> SignIn:  # fmt: skip
-    """The PIN flow to a token, kept in the keyring unless ``store`` is False."""
+    """The PIN flow to a token, kept in the keyring unless ``store`` is False.
+
+    A keyring that cannot keep the token is found out before the code is shown (it would
+    be lost after the person typed it in)."""
+    from pv2simkl import credentials
+    from pv2simkl.simkl_api import login
+
+    if store:
+        credentials.require_keyring("simkl", [TOKEN_KEY])
     with api(settings, token=False, clock=clock, sleep=sleep) as client:
         token = login(client, show=show)
     if store:
@@ -67,13 +92,18 @@ def sign_in(
 
 def sign_out() -> bool:
     """Forget the keyring's token; True when one was stored. The env variable stays."""
+    from pv2simkl import credentials
+
     return credentials.forget("simkl", TOKEN_KEY)
 
 
-def doctor_line(settings: Settings, *, probe: bool = True) -> tuple[str, str, str]:
-    """``doctor``'s row for the Simkl sign-in: (name, state, what to do)."""
+def doctor_line(
+    settings: Settings, *, probe: bool = True, hurry: float = 3.0
+) -> tuple[str, str, str]:
+    """``doctor``'s row for the Simkl sign-in: (name, state, what to do); the check is one
+    try of ``hurry`` seconds at most."""
     name = "simkl-login"
-    fill_secrets_from_keyring(settings)
+    resolve(settings)
     if not settings.simkl.access_token:
         return name, "not signed in", "run `pv2simkl simkl login` to push to Simkl"
     where = "environment" if os.environ.get(TOKEN_ENV) else "keyring or config"
@@ -85,7 +115,7 @@ def doctor_line(settings: Settings, *, probe: bool = True) -> tuple[str, str, st
         return name, "token set", f"token in the {where}; not checked (--no-probe)"
     try:
         with api(settings, clock=None, sleep=None) as client:
-            client.attempts = 2  # a doctor answers quickly
+            client.hurry(hurry)  # a doctor answers quickly
             client.check()
     except SimklAuthError:
         return name, "refused", "Simkl refused the token (401): run `pv2simkl simkl login` again"

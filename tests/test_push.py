@@ -125,6 +125,9 @@ def simkl_env(services: MockServices, **extra: str) -> dict[str, str]:
         "PV2SIMKL_SIMKL_BASE_URL": services.base_urls["simkl"],
         "PV2SIMKL_SIMKL_CLIENT_ID": DEFAULT_KEYS["simkl"],
         "PV2SIMKL_SIMKL_ACCESS_TOKEN": services.keys["simkl_token"],
+        # Online, so that the push is sent (to the mock); no metadata service is asked.
+        "PV2SIMKL_OFFLINE": "0",
+        **{f"PV2SIMKL_{s}_ENABLED": "0" for s in ("SIMKL", "JIKAN", "IMDBAPI")},
         **extra,
     }
 

@@ -79,6 +79,8 @@ def test_sigkill_during_push_never_sends_a_watch_twice_nor_forgets_one(tmp_path:
             "PV2SIMKL_SIMKL_BASE_URL": services.base_urls["simkl"],
             "PV2SIMKL_SIMKL_CLIENT_ID": DEFAULT_KEYS["simkl"],
             "PV2SIMKL_SIMKL_ACCESS_TOKEN": services.keys["simkl_token"],
+            "PV2SIMKL_OFFLINE": "0",  # the push goes to the mock; no metadata service is asked
+            **{f"PV2SIMKL_{s}_ENABLED": "0" for s in ("SIMKL", "JIKAN", "IMDBAPI")},
         }
         killed = 0
         for _ in range(KILLS):

@@ -67,6 +67,7 @@ def mock(catalog: Catalog, clock: FakeClock, tmp_path: Path,
         monkeypatch.setenv("PV2SIMKL_SIMKL_BASE_URL", services.base_urls["simkl"])
         monkeypatch.setenv("PV2SIMKL_SIMKL_CLIENT_ID", DEFAULT_KEYS["simkl"])
         monkeypatch.setenv("PV2SIMKL_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.setenv("PV2SIMKL_OFFLINE", "0")  # the sign-in goes to the mock
         yield services
 
 

@@ -30,7 +30,6 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import mechanicalsoup
-import pyotp
 import requests
 
 from pv2simkl.config import AmazonSettings
@@ -44,6 +43,7 @@ from pv2simkl.importers.history_json import (
     read_widget,
 )
 from pv2simkl.models import WatchEvent
+from pv2simkl.net import connect_timeout
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,8 @@ class AmazonSession:
             soup_config={"features": "lxml"}, user_agent=UA, raise_on_404=False
         )
         self.browser.session.cookies = self.cookies.jar  # type: ignore[assignment]
-        self.timeout = settings.timeout
+        # (connect, read): a host that takes no connection is given up on in seconds.
+        self.timeout = (connect_timeout(settings.timeout), settings.timeout)
         self._last_code: str | None = None
         # The wall clock the one-time codes are computed at, and how the session waits
         # (for the next code, a Retry-After): a test gives a fake pair, and no test waits.
@@ -363,7 +364,9 @@ class AmazonSession:
     def _code(self) -> str:
         secret = self.credentials.totp_secret if self.credentials else ""
         if secret:
-            totp = pyotp.TOTP(secret)
+            from pv2simkl.credentials import make_totp, normalise_totp_secret
+
+            totp = make_totp(normalise_totp_secret(secret, "The stored Amazon TOTP secret"))
             left = totp.interval - self.clock() % totp.interval
             if left < 3:  # at the window's edge the code may die on the way: take the next
                 self.sleep(left + 0.2)
@@ -476,9 +479,14 @@ class AmazonSession:
                 r = self.http.get(url, headers=headers, params=params, timeout=self.timeout,
                                   allow_redirects=True)  # fmt: skip
             except requests.RequestException as exc:
-                if attempt == 4:
+                # No connection at all (no network, a name that does not resolve): one more
+                # try, not five; a read that timed out or broke gets all five.
+                refused = isinstance(exc, (requests.ConnectionError, requests.ConnectTimeout))
+                refused = refused and not isinstance(exc, requests.ReadTimeout)
+                if attempt == 4 or (refused and attempt >= 1):
                     raise FetchError(
-                        f"Amazon could not be reached ({type(exc).__name__})."
+                        f"Amazon could not be reached ({type(exc).__name__}); check the "
+                        "network and run this again."
                     ) from None
                 self.sleep(delay)
                 delay *= 2

@@ -52,8 +52,10 @@ class ProviderState:
 def build(
     settings: Settings, db_path: Path | None
 ) -> tuple[list[ProviderState], ResponseCache | None]:
-    """Every provider of the config, in ``[metadata] order``, usable ones built."""
-    fill_secrets_from_keyring(settings)
+    """Every provider of the config, in ``[metadata] order``, usable ones built.
+
+    The keyring is asked only for a provider that lacks a required key (a key in the
+    environment or the file wins, and then the keyring is not touched at all)."""
     cache = ResponseCache(db_path) if db_path else None
     order = [n for n in settings.metadata.order if n in PROVIDER_SECTIONS]
     order += [n for n in PROVIDER_SECTIONS if n not in order]
@@ -65,6 +67,8 @@ def build(
             continue
         cls = provider_class(name)
         missing = cls.missing(section)
+        if missing and fill_secrets_from_keyring(settings, [name]):
+            missing = cls.missing(section)
         if missing:
             states.append(ProviderState(name, "no key", missing))
             continue

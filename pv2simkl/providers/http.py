@@ -28,6 +28,7 @@ import stamina
 
 from pv2simkl import __version__
 from pv2simkl.errors import Pv2SimklError
+from pv2simkl.net import CONNECT_TIMEOUT, connect_timeout
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, query keys included (OMDb's apikey, TMDB's
@@ -285,15 +286,19 @@ class HttpClient:
         self.stats = Stats()
         self._client = httpx.Client(
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            timeout=client_timeout(timeout),
             follow_redirects=False,
-            transport=transport,
-            verify=tls_context(),
+            transport=transport or shared_transport(),
         )
 
     def close(self) -> None:
         self._client.close()
+
+    def hurry(self, seconds: float) -> None:
+        """One try, ``seconds`` to connect and to read: for a check whose answer is wanted
+        now (``doctor``), not for work that may wait on a slow service."""
+        self.attempts = 1
+        self._client.timeout = httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
 
     def set_header(self, name: str, value: str) -> None:
         self._client.headers[name] = value
@@ -439,10 +444,44 @@ class HttpClient:
 def tls_context() -> ssl.SSLContext:
     """The TLS settings every client shares (httpx's own: certifi, or ``SSL_CERT_FILE``).
 
-    Built once: loading the CA bundle takes tens of milliseconds, and each sync builds a
-    client per provider.
+    Built once, when the first client is made: loading the CA bundle takes tens of
+    milliseconds, and each sync builds a client per provider.
     """
     return httpx.create_ssl_context()
+
+
+def client_timeout(timeout: float) -> httpx.Timeout:
+    """``timeout`` seconds to read, a few to connect (:data:`pv2simkl.net.CONNECT_TIMEOUT`):
+    a host that takes no connection is given up on quickly, a slow answer is waited for."""
+    return httpx.Timeout(timeout, connect=connect_timeout(timeout))
+
+
+class _SharedTransport(httpx.BaseTransport):
+    """The one connection pool every client of the process uses. A client's ``close``
+    leaves it open for the others (the process ending closes it)."""
+
+    def __init__(self, inner: httpx.BaseTransport):
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        """Kept open: other clients share it."""
+
+
+_POOL_LOCK = threading.Lock()
+_POOL: list[_SharedTransport] = []
+
+
+def shared_transport() -> httpx.BaseTransport:
+    """The process's one HTTP connection pool (one TLS context, keep-alive connections
+    shared by every provider and the Simkl client), made when it is first needed."""
+    with _POOL_LOCK:
+        if not _POOL:
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+            _POOL.append(_SharedTransport(httpx.HTTPTransport(verify=tls_context(), limits=limits)))
+        return _POOL[0]
 
 
 _EMPTY_KEYS = ("results", "data", "titles", "Search")

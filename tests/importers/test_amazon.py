@@ -479,7 +479,8 @@ def test_api_rows_that_cannot_be_read_are_skipped_and_told(
     (problem,) = result.unreadable.values()
     assert len(problem.where) >= 1 and "1970" in problem.reason
 
-    env = {"PV2SIMKL_DATA_DIR": str(tmp_path / "d"), "PV2SIMKL_CONFIG": str(tmp_path / "c.toml")}
+    env = {"PV2SIMKL_DATA_DIR": str(tmp_path / "d"), "PV2SIMKL_CONFIG": str(tmp_path / "c.toml"),
+           "PV2SIMKL_OFFLINE": "0"}  # fmt: skip
     (tmp_path / "c.toml").write_text(
         f'[amazon]\nvideo_website = "{settings.video_website}"\nregion = "na"\n', "utf-8"
     )
