@@ -36,6 +36,7 @@ from pv2simkl.config import ExportSettings
 from pv2simkl.errors import ConfigError, ExportError
 from pv2simkl.models import parse_iso_utc
 from pv2simkl.store import Store, locks
+from pv2simkl.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -487,9 +488,10 @@ def _undated_warning(undated: list[tuple[str, str]]) -> list[str]:
     if not undated:
         return []
     title, day = undated[0]
+    are = "is" if len(undated) == 1 else "are"
     line = (
-        f"{len(undated)} watch(es) are dated outside {FIRST_YEAR}–{LAST_YEAR} (e.g. {day} for "
-        f"{title!r}); their rows carry the latest date in range, or none."
+        f"{plural(len(undated), 'watch')} {are} dated outside {FIRST_YEAR}–{LAST_YEAR} "
+        f"(e.g. {day} for {title!r}); their rows carry the latest date in range, or none."
     )
     log.warning(line)
     return [line]

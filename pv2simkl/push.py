@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from pv2simkl.errors import Pv2SimklError
 from pv2simkl.models import parse_iso_utc
 from pv2simkl.store import Store, locks
+from pv2simkl.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ def describe(plan: Plan) -> list[str]:
             dates = ", ".join(p.watched_at for p in sorted(item.plays, key=lambda p: p.watched_at))
             lines.append(f"movie {name} [{ids}]: watched {dates}")
             continue
-        lines.append(f"show {name} [{ids}]: {len(item.plays)} episode(s)")
+        lines.append(f"show {name} [{ids}]: {plural(len(item.plays), 'episode')}")
         for p in sorted(item.plays, key=lambda p: (p.season or 0, p.number or 0, p.watched_at)):
             lines.append(f"  S{p.season}E{p.number} {p.watched_at}")
     return lines

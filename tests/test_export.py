@@ -390,7 +390,7 @@ def test_watches_dated_0001_or_9999_never_stop_an_export(
     assert rows["Show"]["LastEpWatched"] == "s1e2"
     assert rows["Show"]["WatchedDate"] in {"4/5/2024", "4/6/2024"}
     (warning,) = result.warnings
-    assert warning.startswith("4 watch(es) are dated outside 1990–2100")
+    assert warning.startswith("4 watches are dated outside 1990–2100")
 
 
 def test_exports_and_recoveries_at_once_write_each_work_once(tmp_path: Path) -> None:

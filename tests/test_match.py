@@ -105,7 +105,7 @@ def test_year_alone_makes_the_next_enrich_look_again(data: str) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--type", "series"), "--type must be movie, tv or anime"),
+        (("--type", "series"), "'series' is not one of 'movie', 'tv', 'anime'"),
         (("--year", "72"), "is not a year"),
         ((), "give at least one id"),
     ],

@@ -141,12 +141,12 @@ def test_dry_run_prints_the_plan_per_show_and_sends_nothing(tmp_path, services):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "movie The Godfather [no ids: title and year]: watched 2024-04-01T21:00:00Z" in out
-    assert "show Das Boot [no ids: title and year]: 4 episode(s)" in out
+    assert "show Das Boot [no ids: title and year]: 4 episodes" in out
     assert "  S1E1 2024-04-02T21:00:00Z\n  S1E1 2024-04-20T21:00:00Z\n  S1E2" in out
-    assert "show Attack on Titan Season 2 [simkl 512251, mal 25777]: 1 episode(s)" in out
-    assert "show Detective Kakeru [simkl 41501, mal 50001]: 1 episode(s)\n  S1E27 " in out
-    assert "Would send 9 watch(es) of 6 title(s); nothing was sent (--dry-run)." in out
-    assert "1 episode(s) of Money Heist have no number: run `pv2simkl enrich`" in result.stderr
+    assert "show Attack on Titan Season 2 [simkl 512251, mal 25777]: 1 episode" in out
+    assert "show Detective Kakeru [simkl 41501, mal 50001]: 1 episode\n  S1E27 " in out
+    assert "Would send 9 watches of 6 titles; nothing was sent (--dry-run)." in out
+    assert "1 episode of Money Heist has no number: run `pv2simkl enrich`" in result.stderr
     assert services.simkl_plays == [] and services.synced == []
 
 
@@ -172,7 +172,7 @@ def test_push_sends_each_watch_once_with_its_own_date_and_a_second_push_nothing(
     env = simkl_env(services)
     first = run(data, "push", env=env)
     assert first.returncode == 0, first.stderr
-    assert "Pushed 9 watch(es) to Simkl in 1 request(s)." in first.stdout
+    assert "Pushed 9 watches to Simkl in 1 request." in first.stdout
     assert plays(services) == EXPECTED
     shows = services.synced[0]["shows"]
     assert all(s["seasons"] and all(x["episodes"] for x in s["seasons"]) for s in shows)
@@ -193,7 +193,7 @@ def test_push_all_sends_the_whole_history_again(tmp_path, services):
     assert run(data, "push", env=env).returncode == 0
     again = run(data, "push", "--all", env=env)
     assert again.returncode == 0, again.stderr
-    assert "Pushed 9 watch(es)" in again.stdout
+    assert "Pushed 9 watches" in again.stdout
     assert plays(services) == EXPECTED + EXPECTED
 
 
@@ -203,8 +203,8 @@ def test_not_found_is_kept_listed_and_sent_again_after_match(tmp_path, services)
     services.simkl_not_found = {"the godfather"}
     first = run(data, "push", env=env)
     assert first.returncode == 0, first.stderr
-    assert "Pushed 8 watch(es) to Simkl in 1 request(s); 1 not found." in first.stdout
-    assert "not found at Simkl: The Godfather, 1 watch(es)" in first.stdout
+    assert "Pushed 8 watches to Simkl in 1 request; 1 not found." in first.stdout
+    assert "not found at Simkl: The Godfather, 1 watch:" in first.stdout
     assert ("The Godfather", None, None, "2024-04-01T21:00:00Z") not in plays(services)
 
     # Sent under the same ids, Simkl would only refuse it again: held back, still listed.
@@ -217,7 +217,7 @@ def test_not_found_is_kept_listed_and_sent_again_after_match(tmp_path, services)
     assert run(data, "match", "The Godfather", "--simkl", "53532").returncode == 0
     third = run(data, "push", env=env)
     assert third.returncode == 0, third.stderr
-    assert "Pushed 1 watch(es) to Simkl in 1 request(s)." in third.stdout
+    assert "Pushed 1 watch to Simkl in 1 request." in third.stdout
     assert "not found at Simkl" not in third.stdout
     assert services.synced[-1]["movies"][0]["ids"] == {"simkl": 53532}
     assert plays(services) == EXPECTED

@@ -1,6 +1,6 @@
 """`pv2simkl simkl login|logout` and doctor's Simkl sign-in line, against the mock Simkl.
 
-Login runs in-process (typer's runner) so that the PIN flow's waits are on a fake clock
+Login runs in-process (click's runner) so that the PIN flow's waits are on a fake clock
 shared with the mock: a 5 s poll interval or a 15-minute expiry costs nothing and is
 checked exactly. Doctor runs as a real process against the mock on 127.0.0.1. The token
 goes to a real keyring backend in a temp file (fixtures/test_keyring.py), never the
@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import keyring
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from fixtures.generator import build_history
 from fixtures.mock_catalog import Catalog, catalog_from_history
