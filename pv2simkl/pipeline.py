@@ -7,7 +7,6 @@ The CLI and (later) the daemon call these and nothing deeper; they take a
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -263,9 +262,25 @@ def push(
     return report
 
 
-def history(ctx: Context) -> Iterator[WatchEvent]:
-    """Every stored watch event, oldest first."""
-    return ctx.store.iter_events()
+def history(
+    ctx: Context, *, since: str | None = None, title: str | None = None,
+    kind: str | None = None, limit: int | None = None,
+) -> Iterator[WatchEvent]:  # fmt: skip
+    """Stored watch events, oldest first: all of them, or those watched since ``since`` (a
+    date, its local midnight, or an ISO 8601 instant), whose title holds ``title`` (any
+    case), of ``kind`` (movie or episode), the newest ``limit`` of them. Filtered in SQL
+    (:func:`pv2simkl.store.views.history`)."""
+    from pv2simkl.models import parse_iso_utc
+    from pv2simkl.store import views
+
+    bound = views.since_bound(since) if since else None
+    rows = views.history(ctx.store.db.conn, since=bound, title=title, kind=kind, limit=limit)
+    for row in rows:
+        yield WatchEvent(
+            kind=row[0], title=row[1], season=row[2], episode=row[3], episode_title=row[4],
+            watched_at=parse_iso_utc(row[5]), precision=row[6], source=row[7],
+            source_ref=row[8], gti=row[9], locale=row[10], year=row[11],
+        )  # fmt: skip
 
 
 @dataclass
@@ -812,71 +827,22 @@ def sync_inbox(
         log.info("inbox: %d file(s) still being written are left for the next sync", left)
 
 
-def status(ctx: Context) -> dict:
-    """Last runs, the next scheduled one, what waits for export, unmatched works, newest
-    CSV, the last push to Simkl and what waits for one."""
-    import json as _json
+def status(ctx: Context, *, now: datetime | None = None) -> dict:
+    """What ``pv2simkl status`` shows and ``status --json`` prints (README, "Status"): the
+    daemon's real state and next sync, what the last runs did, what waits (export, push),
+    titles by match state, the newest CSV. Reads only; ``now`` is the instant it is taken
+    at (tests pass a fixed one)."""
+    from pv2simkl.store import views
 
-    counts = ctx.store.counts()
-    csvs = sorted(ctx.paths.export_dir.glob("simkl-*.csv")) if ctx.paths.export_dir.is_dir() else []
-    state_file = ctx.paths.state_dir / "daemon.json"
-    daemon_state, written, gone = {}, 0.0, None
-    if state_file.exists():
-        try:
-            daemon_state = _json.loads(state_file.read_text(encoding="utf-8"))
-            written = state_file.stat().st_mtime
-        except (ValueError, OSError):
-            daemon_state = {}
-    if daemon_state and not _daemon_alive(daemon_state.get("pid"), written):
-        gone, daemon_state = daemon_state.get("pid"), {}
-    return {
-        "runs": ctx.store.last_runs(5),
-        "daemon": daemon_state,
-        "daemon_gone": gone,  # the pid of a daemon that left its state file behind (SIGKILL)
-        "unexported": counts["unexported"],
-        "ids_pending": counts["ids_pending"],
-        "events": counts["events"],
-        "works": counts["works"],
-        "matches": ctx.store.match_counts(),
-        "newest_csv": str(csvs[-1]) if csvs else None,
-        "push": {**ctx.store.push_counts(), "enabled": ctx.settings.simkl.push},
-    }
+    return views.status(
+        db=ctx.paths.db, export_dir=ctx.paths.export_dir, inbox=ctx.paths.inbox,
+        state_dir=ctx.paths.state_dir, push_enabled=ctx.settings.simkl.push, now=now,
+    )  # fmt: skip
 
 
 def _daemon_alive(pid: object, state_written: float) -> bool:
-    """Whether the daemon that wrote its state file (at ``state_written``) still runs.
+    """Whether the daemon that wrote its state file still runs (see
+    :func:`pv2simkl.store.views.daemon_alive`)."""
+    from pv2simkl.store import views
 
-    A SIGKILLed daemon leaves ``daemon.json`` behind: its pid must name a live process
-    (not a zombie) that started before the file was written, or the pid was reused.
-    """
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, owned by another user
-    started, zombie = _process_start(pid)
-    if zombie:
-        return False
-    return started is None or started <= state_written + 1.0  # /proc/stat is to the second
-
-
-def _process_start(pid: int) -> tuple[float | None, bool]:
-    """(start time as a Unix time, is a zombie) from Linux's /proc; (None, False) elsewhere."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-        boot = next(
-            float(line.split()[1])
-            for line in Path("/proc/stat").read_text(encoding="ascii").splitlines()
-            if line.startswith("btime ")
-        )
-    except (OSError, StopIteration, ValueError, IndexError):
-        return None, False
-    fields = stat[stat.rfind(")") + 2 :].split()  # the name in (…) may hold spaces
-    try:
-        state, ticks = fields[0], int(fields[19])
-    except (IndexError, ValueError):
-        return None, False
-    return boot + ticks / os.sysconf("SC_CLK_TCK"), state in {"Z", "X"}
+    return views.daemon_alive(pid, state_written)

@@ -265,7 +265,9 @@ def activity(
         others += _imports(conn, inbox) + _exports(conn) + _pushes(conn)
     windows = [(s.started, s.finished or "~") for s in syncs]  # "~" sorts after any digit
     alone = [a for a in others if not any(lo <= a.started <= hi for lo, hi in windows)]
-    everything = sorted(syncs + alone, key=lambda a: a.started, reverse=True)
+    # the same instant (a fast step, a frozen clock): a run's steps in the order they happen
+    rank = {"fetch": 0, "inbox": 1, "import": 1, "export": 2, "push": 3, "sync": 4}
+    everything = sorted(syncs + alone, key=lambda a: (a.started, rank[a.kind]), reverse=True)
     return everything[:shown]
 
 
