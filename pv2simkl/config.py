@@ -264,12 +264,26 @@ def _coerce(value: Any, kind: type, where: str) -> Any:
 
 def _apply(settings: Settings, section: str, key: str, value: Any, where: str) -> None:
     if section not in SECTIONS:
-        raise ConfigError(f"{where}: unknown section [{section}]; known: {', '.join(SECTIONS)}.")
+        raise ConfigError(
+            f"{where}: unknown section [{section}]{_did_you_mean(section, SECTIONS)}; "
+            f"known: {', '.join(SECTIONS)}."
+        )
     target = settings.section(section)
     hints = get_type_hints(type(target))
     if key not in hints:
-        raise ConfigError(f"{where}: unknown setting {key!r} in [{section}].")
+        raise ConfigError(
+            f"{where}: unknown setting {key!r} in [{section}]{_did_you_mean(key, hints)}; "
+            f"known: {', '.join(hints)}."
+        )
     setattr(target, key, _coerce(value, hints[key], where))
+
+
+def _did_you_mean(name: str, known: Mapping[str, object]) -> str:
+    """`` (did you mean max_rows?)`` when one known name is close to ``name``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _env_key(section: str, key: str) -> str:
@@ -291,20 +305,36 @@ def load_settings(
     config_file: Path | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[tuple[str, str], Any] | None = None,
+    create: bool = False,
 ) -> Settings:
     """Build the settings: defaults, then the file, then the environment, then ``overrides``.
 
     ``overrides`` maps ``(section, key)`` to a value (the CLI's flags); ``None`` values
     are ignored so unset flags do not clobber anything.
+
+    A config file named by ``config_file`` or ``PV2SIMKL_CONFIG`` must exist (a mistyped
+    name is refused, not ignored); the default one may be missing. A store (``db``) set
+    to a file whose folder does not exist is refused unless ``create`` (the global
+    ``--create``) or the folder is the data folder, which pv2simkl makes itself: a
+    mistyped ``--db`` would otherwise start an empty store somewhere unexpected.
     """
     env = os.environ if env is None else env
     settings = Settings()
     path = config_file or default_config_file(env)
+    named = config_file is not None or bool(env.get("PV2SIMKL_CONFIG"))
+    if named and not path.exists():
+        flag = "--config" if config_file is not None else "PV2SIMKL_CONFIG"
+        raise ConfigError(
+            f"The config file {path} ({flag}) does not exist; check the path, or write one "
+            f"with `pv2simkl --config {path} config init`."
+        )
     if path.exists():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it.") from None
+        except OSError as exc:
+            raise ConfigError(f"The config file {path} cannot be read ({exc.strerror}).") from None
         holds_secret = False
         for section, values in data.items():
             if not isinstance(values, dict):
@@ -326,10 +356,33 @@ def load_settings(
     for name, (section, key) in ALIASES.items():
         if env.get(name):
             _apply(settings, section, key, env[name], name)
+    db_from = "[paths] db in the config file"
+    for name in ("PV2SIMKL_PATHS_DB", "PV2SIMKL_DB"):
+        db_from = name if env.get(name) else db_from
     for (section, key), value in (overrides or {}).items():
         if value is not None:
             _apply(settings, section, key, value, f"--{key.replace('_', '-')}")
+            db_from = "--db" if (section, key) == ("paths", "db") else db_from
+    if not create:
+        _check_db_folder(settings, db_from)
     return settings
+
+
+def _check_db_folder(settings: Settings, where: str) -> None:
+    """Refuse a store file set in a folder that does not exist (see :func:`load_settings`)."""
+    if not settings.paths.db:
+        return
+    db = Path(settings.paths.db).expanduser().resolve()
+    if settings.paths.data_dir:
+        data = Path(settings.paths.data_dir).expanduser().resolve()
+    else:
+        data = platform_dirs().user_data_path
+    if db.parent == data or db.parent.is_dir():
+        return
+    raise ConfigError(
+        f"The folder of the store {db} ({where}) does not exist; check the path, "
+        "or add --create to make it."
+    )
 
 
 PRIVATE_DIR_MODE = 0o700  # the folders hold the whole watch history, cookies and logs
