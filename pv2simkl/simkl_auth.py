@@ -75,8 +75,12 @@ def sign_in(
     from pv2simkl import credentials
     from pv2simkl.simkl_api import login
 
-    if store:
-        credentials.require_keyring("simkl", [TOKEN_KEY])
+    require_online(settings.metadata.offline, "Signing in to Simkl")
+    if store and credentials.keyring_problem():
+        raise ConfigError(
+            f"No system keyring can keep the Simkl token ({credentials.keyring_problem()}); "
+            f"run `pv2simkl simkl login --print-token` and put the token in {TOKEN_ENV}."
+        )
     with api(settings, token=False, clock=clock, sleep=sleep) as client:
         token = login(client, show=show)
     if store:
