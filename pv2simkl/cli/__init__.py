@@ -166,6 +166,7 @@ _SHELL_CHOICE = click.Choice(["auto", *SHELLS])
 
 
 @click.group(
+    PROG,
     cls=Group,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},

@@ -210,14 +210,26 @@ def login_cmd(browser: bool, timeout: float) -> None:
 
 @click.command(
     "fetch",
-    epilog=examples("pv2simkl fetch", "pv2simkl fetch --export", "pv2simkl fetch --full"),
+    epilog=examples(
+        "pv2simkl fetch",
+        "pv2simkl fetch --export",
+        "pv2simkl fetch --full",
+        "pv2simkl login --browser && pv2simkl fetch --browser",
+    ),
 )
 @click.option("--full", is_flag=True, help="Read every page, not only new ones.")
 @click.option("--export", "export", is_flag=True, help=EXPORT_HELP)
-def fetch_cmd(full: bool, export: bool) -> None:
+@click.option(
+    "--browser",
+    is_flag=True,
+    help="Scroll the history page in a headless Chromium instead of calling the API "
+    "(needs the [browser] extra and a system Chromium).",
+)
+def fetch_cmd(full: bool, export: bool, browser: bool) -> None:
     """Read the watch history from Amazon (signing in with the stored credentials).
 
-    Store the credentials once with `pv2simkl credentials set amazon`.
+    Store the credentials once with `pv2simkl credentials set amazon`. With --browser the
+    whole page is read in a browser that uses the session `pv2simkl login --browser` kept.
     """
     from pv2simkl import pipeline
 
@@ -227,6 +239,16 @@ def fetch_cmd(full: bool, export: bool) -> None:
         def ask() -> str:
             return click.prompt("Amazon one-time code")
 
+    if browser:
+        with session() as ctx:
+            result = pipeline.browser_fetch(ctx)
+            for warning in result.warnings:
+                warn(warning)
+            say(f"Read the history page in the browser: {plural(result.seen, 'event')}, "
+                f"{result.added} new.")  # fmt: skip
+            if export:
+                print_fresh_export(pipeline.export_fresh(ctx))
+        return
     with session() as ctx, ExitStack() as stack:
         report = pipeline.fetch(ctx, full=full, ask_code=ask, progress=Progress(stack))
         for warning in report.warnings:
