@@ -591,15 +591,24 @@ def _history_url(ctx: Context) -> str:
     return f"{host}/region/{region}/settings/watch-history"
 
 
-def browser_login(ctx: Context, *, headless: bool = False, timeout: float = 600.0) -> int:
-    """A visible browser window for a sign-in no script can pass; saves its cookies."""
+def browser_login(
+    ctx: Context, *, headless: bool = False, timeout: float = 600.0,
+    opening: Callable[[], None] | None = None,
+) -> int:  # fmt: skip
+    """A visible browser window for a sign-in no script can pass; saves its cookies.
+
+    ``opening`` is called just before the window opens (after the offline and timeout
+    checks and Amazon's address are settled): the place to say "a window opens"."""
     from pv2simkl.errors import require_online
     from pv2simkl.importers import browser
 
     require_online(ctx.settings.metadata.offline, "Signing in to Amazon in a browser")
     browser.check_timeout(timeout)  # before Amazon is asked anything
+    url = _history_url(ctx)
+    if opening is not None:
+        opening()
     return browser.login(
-        _history_url(ctx), cookie_path=ctx.paths.data_dir / "amazon-cookies.lwp",
+        url, cookie_path=ctx.paths.data_dir / "amazon-cookies.lwp",
         profile=ctx.paths.data_dir / "browser-profile", headless=headless, timeout=timeout,
     )  # fmt: skip
 

@@ -16,17 +16,17 @@ from pv2simkl.words import plural
 @click.option("--no-probe", is_flag=True, help="Do not call the services.")
 def doctor_cmd(no_probe: bool) -> None:
     """Show the config in use, each metadata service's state and the Simkl sign-in."""
-    from pv2simkl import pipeline
+    from pv2simkl import credentials, pipeline
 
     with session() as ctx:
         out(f"config file: {ctx.settings.config_file or '(none; defaults and env)'}")
         out(f"store: {ctx.paths.db}")
         out(f"exports: {ctx.paths.export_dir}")
         out(f"provider order: {', '.join(ctx.settings.metadata.order)}")
+        if ctx.settings.metadata.offline:
+            out("offline mode: on (PV2SIMKL_OFFLINE=1 or --offline); no service is asked")
         try:
-            import keyring
-
-            out(f"keyring backend: {type(keyring.get_keyring()).__name__}")
+            out(f"keyring backend: {credentials.backend_name()}")
         except Exception as exc:  # a broken keyring must not stop the report
             out(f"keyring backend: unavailable ({type(exc).__name__})")
         for name, state, detail in pipeline.doctor(ctx, probe=not no_probe):
@@ -58,8 +58,10 @@ def credentials_set(section: str) -> None:
     from pv2simkl import credentials
 
     with session():
+        keys = credentials.secret_keys(section)  # an unknown SECTION: the known ones, at once
+        credentials.require_keyring(section)  # before anyone types a secret for nothing
         values = {}
-        for key in credentials.secret_keys(section):
+        for key in keys:
             label = key.replace("_", " ")
             hidden = key != "email"
             optional = key == "totp_secret" or section != "amazon"
@@ -67,7 +69,7 @@ def credentials_set(section: str) -> None:
             value = click.prompt(prompt, hide_input=hidden, default="" if optional else None,
                                  show_default=False)  # fmt: skip
             if key == "totp_secret" and value:
-                value = credentials.normalise_totp_secret(value)
+                value = credentials.normalise_totp_secret(value, "The TOTP secret typed in")
             values[key] = value
         saved = credentials.store(section, values)
         say(f"Stored in the system keyring: {', '.join(saved) or 'nothing'}.")
