@@ -222,6 +222,7 @@ def test_readme_lists_commands_that_exist_with_flags_that_exist() -> None:
         chain, options = resolve(words)
         assert len(chain) > 1 or words[0].startswith("-"), f"no such command: {words}"
         known = {o for c in chain for p in c.params for o in p.opts + p.secondary_opts}
+        known |= {"--help", "-h"}
         for option in options:
             assert option in known, f"README: `pv2simkl {' '.join(words)}`: no {option}"
         path = [c.name for c in chain[1:]]
