@@ -17,7 +17,13 @@ from pv2simkl import export as exporter
 from pv2simkl import push as pusher
 from pv2simkl import titles
 from pv2simkl.config import Paths, Settings, load_settings
-from pv2simkl.errors import NotFoundError, ParseError, PartialReadError, Pv2SimklError
+from pv2simkl.errors import (
+    NotFoundError,
+    ParseError,
+    PartialReadError,
+    Pv2SimklError,
+    UnknownFormatError,
+)
 from pv2simkl.importers import Target, display_name, expand, parse_data, read_file
 from pv2simkl.importers.history_json import Unreadable
 from pv2simkl.models import Ids, ImportResult, WatchEvent
@@ -92,17 +98,52 @@ def import_paths(
     """
     report = ImportReport()
     locale = locale or ctx.settings.import_.default_locale or None
-    for missing in (p for p in paths if not p.exists()):
-        name = display_name(missing)
-        report.failures.append((name, ParseError("does not exist; check the path", path=name)))
-    targets = list(expand([p for p in paths if p.exists()]))
-    for target in targets:
-        result = _import_one(
-            ctx, target, force=force, locale=locale, progress=progress, report=report
-        )
-        if result is not None:
-            report.results.append(result)
+    for path in paths:
+        name = display_name(path)
+        try:
+            if not path.exists():
+                raise ParseError("does not exist; check the path", path=name)
+            folder = path.is_dir()
+            targets = list(expand([path]))
+        except OSError as exc:  # a name too long, a folder we may not enter …
+            report.failures.append((name, ParseError(_cannot(exc), path=name)))
+            continue
+        except ParseError as exc:
+            report.failures.append((name, exc))
+            continue
+        results = [
+            result
+            for target in targets
+            if (result := _import_one(ctx, target, force=force, locale=locale,
+                                      progress=progress, report=report)) is not None
+        ]  # fmt: skip
+        report.results.extend(results)
+        if folder and not results and not any(n.startswith(name) for n, _ in report.failures):
+            report.failures.append((name, _no_history_in(path, targets)))
     return report
+
+
+def _cannot(exc: OSError) -> str:
+    """``cannot be read (Permission denied)``."""
+    return f"cannot be read ({exc.strerror or exc})"
+
+
+def _no_history_in(folder: Path, targets: list[Target]) -> UnknownFormatError:
+    """A folder none of whose files is a history: one sentence, exit 5."""
+    if not targets:
+        empty = not any(folder.iterdir())
+        what = "the folder is empty" if empty else (
+            "it holds only hidden files and a saved page's assets (images, scripts, styles)"
+        )  # fmt: skip
+    else:
+        shown = ", ".join(Path(t.name).name for t in targets[:3])
+        more = f" and {len(targets) - 3} more" if len(targets) > 3 else ""
+        what = (
+            f"none of its files ({shown}{more}) is a saved watch-history page, a history "
+            "JSON reply, a data-export CSV or ZIP, or the console exporter's CSV or JSON"
+        )
+    name = display_name(folder)
+    return UnknownFormatError(f"no Prime Video history files in {name}: {what}.")
 
 
 def _import_one(
@@ -492,6 +533,16 @@ def pin(
     for work in works:
         ctx.store.pin(work["id"], ids, media_type, year)
     return [w["title"] for w in works]
+
+
+def pin_work(
+    ctx: Context, work_id: int, ids: dict[str, object], media_type: str | None,
+    year: int | None = None,
+) -> bool:  # fmt: skip
+    """Pin ids (and a type, a year) to one work, by its id (``match``'s interactive walk,
+    where a movie and a show of the same name are two works); True when what the work
+    exports changed. Pins add up as :func:`pin`'s do."""
+    return ctx.store.pin(work_id, ids, media_type, year)
 
 
 def unmatched(ctx: Context) -> list[dict]:

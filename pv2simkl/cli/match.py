@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from pv2simkl.cli.core import examples, out, say, session, usage_error
@@ -10,12 +12,13 @@ from pv2simkl.cli.core import examples, out, say, session, usage_error
 @click.command(
     "match",
     epilog=examples(
+        "pv2simkl match                  # on a terminal: pick each unmatched title's candidate",
         'pv2simkl match "Ocean\'s Eleven" --tmdb 161',
         'pv2simkl match "Ocean\'s Eleven" --imdb tt0240772',
         'pv2simkl match "The Office" --year 2005 --type tv',
     ),
 )
-@click.argument("title", metavar="TITLE")
+@click.argument("title", metavar="[TITLE]", required=False)
 @click.option("--simkl", type=int, metavar="ID", help="Simkl id.")
 @click.option("--tmdb", type=int, metavar="ID", help="TMDB id.")
 @click.option("--tvdb", type=int, metavar="ID", help="TheTVDB series id.")
@@ -25,7 +28,7 @@ from pv2simkl.cli.core import examples, out, say, session, usage_error
 @click.option("--type", "--kind", "media_type", type=click.Choice(["movie", "tv", "anime"]),
               help="movie, tv or anime.")  # fmt: skip
 def match_cmd(
-    title: str,
+    title: str | None,
     simkl: int | None,
     tmdb: int | None,
     tvdb: int | None,
@@ -36,6 +39,11 @@ def match_cmd(
 ) -> None:
     """Pin a title's ids by hand; later runs keep them.
 
+    Without TITLE, on a terminal: walk the titles no service matched, each with its
+    candidates numbered and the reasons for their scores; answer a number to pin that
+    candidate, s to skip, an id (tmdb 161, tt0240772, mal 5114, simkl 12345, tvdb 81189)
+    or q to quit.
+
     TITLE is the title as stored (see `pv2simkl history`). Pins add up: `match X --tmdb
     161` then `match X --imdb tt0240772` keeps both, and a new id for the same service
     replaces only that one. The first pin replaces the ids a provider had matched. `--year`
@@ -44,6 +52,13 @@ def match_cmd(
     from pv2simkl import pipeline
 
     ids = {"simkl": simkl, "tmdb": tmdb, "tvdb": tvdb, "imdb": imdb, "mal": mal}
+    if title is None:
+        if any(ids.values()) or year is not None or media_type is not None:
+            raise usage_error(
+                'give the title these ids belong to, as in pv2simkl match "TITLE" --tmdb ID.'
+            )
+        _interactive()
+        return
     if not any(ids.values()) and year is None and media_type is None:
         raise usage_error(
             "give at least one id (--simkl, --tmdb, --tvdb, --imdb, --mal), --year or --type."
@@ -82,19 +97,41 @@ def unmatched_cmd() -> None:
                 )
                 if c.get("why"):
                     out(f"           {why_line(c['why'])}")
-        out(f'{len(works)} unmatched. Pin one: pv2simkl match "TITLE" --tmdb ID')
+        out(
+            f"{len(works)} unmatched. Pick their candidates with `pv2simkl match` (on a "
+            'terminal), or pin one: pv2simkl match "TITLE" --tmdb ID'
+        )
 
 
 def why_line(why: dict) -> str:
-    """A candidate's named adjustments as ``unmatched`` explains them, like a tagger's
-    distance: ``title 92.0, year -40, type +5, date: released after first watch``."""
-    parts = []
-    for name, value in why.items():
-        if isinstance(value, int | float):
-            parts.append(f"{name} {value:.1f}" if name == "title" else f"{name} {value:+g}")
-        else:
-            parts.append(f"{name}: {value}")
-    return ", ".join(parts)
+    """A candidate's named adjustments (see :func:`pv2simkl.match_session.why_line`)."""
+    from pv2simkl.match_session import why_line as line
+
+    return line(why)
+
+
+def _interactive() -> None:
+    """``match`` without a title: the walk over the unmatched titles, on a terminal only."""
+    if not sys.stdin.isatty():
+        raise usage_error(
+            'give a title and its ids (pv2simkl match "TITLE" --tmdb ID), or run '
+            "`pv2simkl match` in a terminal to pick each unmatched title's candidate."
+        )
+    from pv2simkl import match_session, pipeline
+
+    with session() as ctx:
+        works = pipeline.unmatched(ctx)
+        if not works:
+            out("No unmatched titles: every looked-up title is matched or pinned.")
+            return
+        outcome = match_session.walk(
+            works,
+            read=input,
+            write=out,
+            pin=lambda work, ids, kind, year: pipeline.pin_work(ctx, work["id"], ids, kind, year),
+        )
+        if outcome.pinned:
+            say("The other ids are filled in by the next `pv2simkl enrich`.")
 
 
 COMMANDS = [match_cmd, unmatched_cmd]
