@@ -8,6 +8,7 @@ Table measures every cell of every row first), through a pager on a terminal.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -235,19 +236,20 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - cells(text))
 
 
-def table_lines(events: Iterable, *, cap: int | None = None) -> Iterator[str]:
-    """Plain aligned columns of watch events (local time; a date alone when only the day
-    is known), then a count line. Column widths come from the rows themselves."""
+def table_lines(rows_in: Iterable[tuple], *, cap: int | None = None) -> Iterator[str]:
+    """Plain aligned columns of stored watches (:data:`pv2simkl.store.views.HISTORY_COLUMNS`
+    tuples) in local time, a date alone when only the day is known, then a count line.
+    Column widths come from the rows themselves."""
     rows = []
-    for e in events:
-        local = e.watched_at.astimezone()
-        when = local.strftime("%Y-%m-%d" if e.precision == "day" else "%Y-%m-%d %H:%M")
-        title, episode = e.title or "", e.episode_title or ""
+    for kind, title, season, episode, episode_title, watched_at, precision, source, *_ in rows_in:
+        local = datetime.fromisoformat(watched_at.replace("Z", "+00:00")).astimezone()
+        when = local.strftime("%Y-%m-%d" if precision == "day" else "%Y-%m-%d %H:%M")
+        title, episode_title = title or "", episode_title or ""
         if cap:
-            title, episode = _cut(title, cap), _cut(episode, cap)
-        season = "" if e.season is None else str(e.season)
-        number = "" if e.episode is None else str(e.episode)
-        rows.append((when, e.kind, title, season, number, episode, e.source or ""))
+            title, episode_title = _cut(title, cap), _cut(episode_title, cap)
+        season = "" if season is None else str(season)
+        episode = "" if episode is None else str(episode)
+        rows.append((when, kind, title, season, episode, episode_title, source or ""))
     if not rows:
         return
     widths = [max(cells(h), *(cells(r[i]) for r in rows)) for i, h in enumerate(HEADER)]
@@ -311,26 +313,53 @@ def history_cmd(
 ) -> None:  # fmt: skip
     """Stored watches, oldest first (the filters combine). On a terminal, output longer
     than the screen goes through a pager; through a pipe it streams."""
-    from pv2simkl.cli.core import session
+    from pv2simkl.config import Paths
+    from pv2simkl.store import views
+    from pv2simkl.store.faults import describe
 
-    with session() as ctx:
-        from pv2simkl import pipeline
+    with errors():
+        paths = Paths.from_settings(load())
+        bound = views.since_bound(since) if since else None
+        conn = views.connect(paths.db)  # None: no store yet (nothing is created)
+        try:
+            rows = iter(()) if conn is None else views.history(
+                conn, since=bound, title=title, kind=kind, limit=limit
+            )  # fmt: skip
+            _print_history(rows, fmt, since or title or kind or limit is not None, no_pager)
+        except sqlite3.Error as exc:
+            raise describe(exc, paths.db) from exc
+        finally:
+            if conn is not None:
+                conn.close()
 
-        events = pipeline.history(ctx, since=since, title=title, kind=kind, limit=limit)
-        terminal = sys.stdout.isatty()
-        if fmt == "jsonl":
-            import json
 
-            lines: Iterable[str] = (json.dumps(e.to_public(), ensure_ascii=False) for e in events)
-        elif fmt == "csv":
-            lines = _csv_lines(e.to_public() for e in events)
-        else:
-            lines = table_lines(events, cap=_CAP if terminal else None)
-            lines = _or_none(lines, since or title or kind or limit is not None)
-        if terminal and not no_pager:
-            _paged(lines)
-        else:
-            _write(lines)
+def _print_history(rows: Iterator[tuple], fmt: str, filtered: bool, no_pager: bool) -> None:
+    terminal = sys.stdout.isatty()
+    if fmt == "jsonl":
+        import json
+
+        lines: Iterable[str] = (json.dumps(_public(r), ensure_ascii=False) for r in rows)
+    elif fmt == "csv":
+        lines = _csv_lines(_public(r) for r in rows)
+    else:
+        lines = _or_none(table_lines(rows, cap=_CAP if terminal else None), filtered)
+    if terminal and not no_pager:
+        _paged(lines)
+    else:
+        _write(lines)
+
+
+def _public(row: tuple) -> dict:
+    """A stored watch in the stable form of ``WatchEvent.to_public`` (the store keeps its
+    instants in that very text form)."""
+    at = row[5]
+    if not at.endswith("Z"):  # written otherwise by an old version: the one form
+        from pv2simkl.store.views import instant, stored
+
+        at = stored(instant(at))  # type: ignore[arg-type]
+    return {"kind": row[0], "title": row[1], "season": row[2], "episode": row[3],
+            "episode_title": row[4], "watched_at": at, "precision": row[6],
+            "source": row[7], "gti": row[9]}  # fmt: skip
 
 
 def _or_none(lines: Iterator[str], filtered: bool) -> Iterator[str]:

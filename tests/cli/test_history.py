@@ -219,3 +219,18 @@ def test_no_pager_and_short_output_print_at_once(store: Path, pager) -> None:
     code, shown = on_a_terminal(["--data-dir", str(store), "history", "--format", "jsonl"],
                                 {"PAGER": command})  # fmt: skip
     assert code == 0 and len(kept.read_text().splitlines()) == 61  # jsonl is paged too
+
+
+def test_history_reads_without_the_pipeline_or_sqlite_utils(store: Path) -> None:
+    """What keeps a short `history` quick: it reads through store.views alone."""
+    code = (
+        "import sys\nfrom pv2simkl.cli import app\n"
+        f"try:\n    app(['--data-dir', {str(store)!r}, 'history', '--limit', '2'])\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = ('sqlite_utils', 'pv2simkl.pipeline', 'rich', 'httpx', 'keyring')\n"
+        "print('loaded:', sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)  # fmt: skip
+    assert done.stdout.splitlines()[-1] == "2 watches", done.stderr
+    assert "loaded: []" in done.stderr, done.stderr
