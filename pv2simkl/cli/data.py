@@ -70,8 +70,8 @@ def import_cmd(
                     )
                     + _not_watches(r.ignored)
                 )
-        for name, exc in report.failures:
-            click.echo(f"error: {exc if str(exc).startswith(name) else f'{name}: {exc}'}", err=True)
+        for name, exc in report.failures:  # one sentence each, the file named once
+            click.echo(f"error: {exc if name in str(exc) else f'{name}: {exc}'}", err=True)
         counts = ctx.store.counts()
         say(
             f"Stored {plural(report.added, 'new event')}; the store holds "
@@ -88,8 +88,27 @@ def _not_watches(ignored: dict[str, int]) -> str:
     """``; not watches, skipped: 3 trailers, 7 live broadcasts``."""
     if not ignored:
         return ""
-    parts = ", ".join(f"{count} {reason}" for reason, count in sorted(ignored.items()))
+    parts = ", ".join(
+        f"{count} {_one(reason) if count == 1 else reason}"
+        for reason, count in sorted(ignored.items())
+    )
     return f"; not watches, skipped: {parts}"
+
+
+_ONE = {
+    "trailers": "trailer",
+    "trailers and promos": "trailer or promo",
+    "live broadcasts": "live broadcast",
+    "rows deleted from the watch history": "row deleted from the watch history",
+    "rows without a title": "row without a title",
+}
+
+
+def _one(reason: str) -> str:
+    """The importers' reasons are plural (``live broadcasts``): one row's, singular."""
+    if reason.startswith("views "):
+        return "view " + reason.removeprefix("views ")
+    return _ONE.get(reason, reason)
 
 
 def print_export(result) -> None:
