@@ -381,6 +381,7 @@ def peak_rss_mb(pid: int | str = "self") -> float:
 def worker() -> None:
     """Read one case a line on stdin, run `pv2simkl import` in this process, answer a line."""
     from pv2simkl.cli import app as command
+
     os.environ["PV2SIMKL_OFFLINE"] = "1"
     previous = None
     for line in sys.stdin:

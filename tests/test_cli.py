@@ -140,7 +140,8 @@ def test_store_that_is_not_sqlite_exit_code(tmp_path: Path) -> None:
     db = tmp_path / "x.sqlite3"
     db.write_bytes(b"garbage" * 1000)
     r = run("--db", str(db), "history")
-    assert r.returncode == 6 and "cannot be opened" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 6 and "is damaged" in r.stderr and "store check" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_bad_config_exit_code(tmp_path: Path) -> None:
@@ -183,7 +184,7 @@ def test_empty_history_is_not_an_error(tmp_path: Path, data: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "history is empty" in r.stdout and "Nothing new to export" in r.stdout
     r = run("--data-dir", str(data), "history")
-    assert "No watch events stored yet" in r.stdout
+    assert "No watches stored yet" in r.stdout
 
 
 def test_doctor_without_keys_or_network(tmp_path: Path) -> None:

@@ -184,7 +184,7 @@ def test_push_sends_each_watch_once_with_its_own_date_and_a_second_push_nothing(
 
     status = run(data, "status", env=env)
     assert "simkl push: last " in status.stdout
-    assert "(9 added, 0 not found); 1 watches not pushed yet" in status.stdout
+    assert "(9 added, 0 not found); 1 watch not pushed yet" in status.stdout
 
 
 def test_push_all_sends_the_whole_history_again(tmp_path, services):

@@ -526,7 +526,7 @@ def test_status_counts_titles_waiting_to_go_again_with_their_ids(tmp_path: Path)
     written(run(data, "export"))
     assert "export again" not in run(data, "status").stdout
     sql(data, "UPDATE works SET tvdb_id = 4711, ids_pending = 1 WHERE title = 'Show'")
-    assert "1 titles to export again with ids found since" in run(data, "status").stdout
+    assert "1 title to export again with ids found since" in run(data, "status").stdout
     written(run(data, "export"))
     assert "export again" not in run(data, "status").stdout
 

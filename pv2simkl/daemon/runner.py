@@ -142,6 +142,9 @@ class Daemon:
             if install_signals:
                 signal.signal(signal.SIGTERM, self.stop)
                 signal.signal(signal.SIGINT, self.stop)
+            # Open (or create) the store now: one that cannot be opened is said at start, and
+            # `status` / `store backup` find the store of a daemon that has not synced yet.
+            _ = self.ctx.store
             settings = self.ctx.settings.daemon
             self.sched = scheduler.build(settings, lambda: self.work.put(SYNC))
             self.sched.start()

@@ -147,7 +147,6 @@ def test_network_commands_offline_exit_20_at_once(tmp_path: Path, args: list[str
     assert "Open " not in out
 
 
-@pytest.mark.xfail(reason="cli/data.py says it before pipeline.browser_login(opening=…) checks")
 def test_login_browser_offline_announces_no_window(tmp_path: Path) -> None:
     code, out, err = cli(tmp_path, "--offline", "login", "--browser")
     assert code == 20 and "browser window" not in out
