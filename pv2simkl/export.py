@@ -394,7 +394,7 @@ def _roll_forward(store: Store, batch: int, folder: Path, names: list[str]) -> s
         log.warning(line)
         return line
     store.finish_batch(batch)
-    return f"export batch {batch} finished ({len(names)} file(s) were written)"
+    return f"export batch {batch} finished ({plural(len(names), 'file')} written)"
 
 
 def export(

@@ -61,7 +61,12 @@ def import_cmd(
             else:
                 say(
                     f"{r.path}: {plural(r.seen, 'event')} read, {r.added} new"
-                    + (f", {r.updated} completed" if r.updated else "")
+                    + (
+                        f", {plural(r.updated, 'stored watch', 'stored watches')} filled in "
+                        "(an episode number or an exact time)"
+                        if r.updated
+                        else ""
+                    )
                     + f" ({r.source})"
                     + (
                         f"; {plural(r.watchlist_seen, 'watchlist title')}, {r.watchlist} new"
@@ -222,8 +227,11 @@ def login_cmd(browser: bool, timeout: float) -> None:
     if not browser:
         raise usage_error("use `pv2simkl login --browser`; `pv2simkl fetch` signs in by itself.")
     with session() as ctx:
-        say("A browser window opens: sign in until your watch history shows.")
-        saved = pipeline.browser_login(ctx, timeout=timeout)
+        saved = pipeline.browser_login(
+            ctx,
+            timeout=timeout,
+            opening=lambda: say("A browser window opens: sign in until your watch history shows."),
+        )
         say(f"Signed in; {plural(saved, 'cookie')} kept for `pv2simkl fetch`.")
 
 
@@ -310,6 +318,8 @@ def sync_cmd() -> None:
             say("Nothing new to export.")
         if report.pushed is not None:
             say(f"pushed to Simkl: {plural(report.pushed, 'watch')}")
+        for note in report.notes:
+            say(f"note: {note}")
         for error in report.errors:
             warn(error)
 

@@ -50,6 +50,7 @@ from pv2simkl.importers.history_json import (
 from pv2simkl.importers.normalise import RowRefused, Seen
 from pv2simkl.locales import DateParseError, parse_date
 from pv2simkl.models import WatchEvent
+from pv2simkl.words import plural
 
 NAME = "saved page"
 SOURCE = "page"
@@ -457,11 +458,14 @@ def _result(reader: _Reader) -> Flattened:
         for kind, reason, where in section.refused:
             out.skip(kind, reason, where)
     if reader.collapsed_seasons:
+        seasons, episodes = reader.collapsed_seasons, reader.collapsed_episodes
         out.warnings.append(
-            f"{name}: {reader.collapsed_seasons} season(s) were saved without their episode "
-            f"list expanded, so their {reader.collapsed_episodes} episode(s) are stored "
-            "without episode numbers. Expand every 'Episodes watched' list before saving "
-            "the page, or use `pv2simkl fetch` to read the history directly."
+            f"{name}: {plural(seasons, 'season')} had no episode list on the page (not "
+            f"expanded before saving, or Amazon showed none), so "
+            f"{'its' if seasons == 1 else 'their'} {plural(episodes, 'episode')} "
+            f"{'is' if episodes == 1 else 'are'} stored without episode numbers. Expand every "
+            "'Episodes watched' list before saving the page, or use `pv2simkl fetch` to read "
+            "the history directly."
         )
     if reader.sentinel:
         out.warnings.append(
