@@ -141,3 +141,9 @@ def test_processes_opening_an_old_store_migrate_it_once(tmp_path: Path) -> None:
     assert applied == (1,)
     assert conn.execute("SELECT count(*) FROM events").fetchone() == (1,)
     conn.close()
+
+
+def test_readers_know_the_newest_migration() -> None:
+    from pv2simkl.store import schema, views
+
+    assert schema.migrations._migrations[-1].name == views.LATEST_MIGRATION

@@ -52,15 +52,45 @@ def local_iso(value: datetime | str | None) -> str | None:
 # ---- opening ------------------------------------------------------------------------------
 
 
+# The newest migration of pv2simkl.store.schema (a test holds the two equal): a store that
+# has not run it is brought up to date before it is read, without loading sqlite_utils for
+# the stores that are current.
+LATEST_MIGRATION = "m009_pushes"
+
+
 def connect(path: Path) -> sqlite3.Connection | None:
-    """A connection that only reads ``path``; None when there is no store there yet."""
+    """A connection that only reads ``path``; None when there is no store there yet. A store
+    written by an older pv2simkl is migrated first (as opening it to write would), so that
+    what is read is what the identity rule of today says."""
     if not path.is_file() or path.stat().st_size == 0:
         return None
+    conn = _reader(path)
+    if _current(conn):
+        return conn
+    conn.close()
+    from pv2simkl.store import open_store
+
+    open_store(path).close()
+    return _reader(path)
+
+
+def _reader(path: Path) -> sqlite3.Connection:
     uri = "file:" + path.resolve().as_posix().replace("?", "%3f").replace("#", "%23")
     conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA query_only = ON")
     return conn
+
+
+def _current(conn: sqlite3.Connection) -> bool:
+    try:
+        row = conn.execute(
+            "SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'pv2simkl' AND name = ?",
+            [LATEST_MIGRATION],
+        ).fetchone()
+    except sqlite3.DatabaseError:  # no such table (older, or not a store): open_store says
+        return False
+    return row is not None
 
 
 # ---- counts -------------------------------------------------------------------------------

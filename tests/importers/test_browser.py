@@ -104,6 +104,7 @@ def test_login_refuses_a_timeout_that_is_not_seconds_before_asking_anyone(
     with pytest.raises(browser.BrowserError, match="must be a number of seconds"):
         browser.login(httpserver.url_for("/signin"), cookie_path=tmp_path / "c.lwp",
                       profile=tmp_path / "p", timeout=timeout)  # fmt: skip
+    (tmp_path / "none.toml").write_text("")
     settings = load_settings(
         config_file=tmp_path / "none.toml",
         env={"PV2SIMKL_DATA_DIR": str(tmp_path / "d")},
