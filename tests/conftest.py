@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import pytest
 from hypothesis import settings
+from keyring.backends import fail
+
+from fixtures.test_keyring import FileKeyring
 
 # The README's test command passes every time: property tests draw the same examples on
 # every run (and no per-example deadline, which a loaded machine would miss). Exploring
@@ -38,3 +43,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long proofs (marked ``slow``) first: on two workers they then run beside the
     many short tests instead of after them, and the run ends sooner."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A keyring that keeps its secrets in a JSON file (the path), as a real one would."""
+    path = tmp_path / "keyring.json"
+    monkeypatch.setenv("PV2SIMKL_TEST_KEYRING_FILE", str(path))
+    before = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring())
+    yield path
+    keyring.set_keyring(before)
+
+
+@pytest.fixture
+def fail_keyring() -> Iterator[None]:
+    """No keyring at all: keyring's own fail backend, as on a headless server."""
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(before)

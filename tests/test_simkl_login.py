@@ -18,14 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
-import keyring
 import pytest
 from click.testing import CliRunner
 
 from fixtures.generator import build_history
 from fixtures.mock_catalog import Catalog, catalog_from_history
 from fixtures.mock_services import DEFAULT_KEYS, SERVICES, MockServices
-from fixtures.test_keyring import FileKeyring
 from pv2simkl import simkl_api
 from pv2simkl.cli import app
 from tests.fake_clock import FakeClock, patch_mock_services
@@ -51,16 +49,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 
 @pytest.fixture
-def keyring_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "keyring.json"
-    monkeypatch.setenv("PV2SIMKL_TEST_KEYRING_FILE", str(path))
-    before = keyring.get_keyring()
-    keyring.set_keyring(FileKeyring())
-    yield path
-    keyring.set_keyring(before)
-
-
-@pytest.fixture
 def mock(catalog: Catalog, clock: FakeClock, tmp_path: Path,
          monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServices]:  # fmt: skip
     with MockServices(catalog) as services:
@@ -80,7 +68,7 @@ def stored(path: Path) -> dict[str, str]:
 
 
 def test_login_waits_while_pending_then_keeps_the_token(
-    mock: MockServices, clock: FakeClock, keyring_file: Path
+    mock: MockServices, clock: FakeClock, file_keyring: Path
 ) -> None:
     mock.simkl_pin_pending = 2
     mock.simkl_pin_enforce_interval = True  # a poll before the interval would be refused
@@ -88,7 +76,7 @@ def test_login_waits_while_pending_then_keeps_the_token(
     assert r.exit_code == 0, r.output
     assert "Open https://simkl.com/pin and enter the code MK0001" in r.output
     assert "Signed in to Simkl" in r.output and TOKEN not in r.output
-    assert stored(keyring_file) == {KEY: TOKEN}
+    assert stored(file_keyring) == {KEY: TOKEN}
     assert clock.sleeps == [5, 5, 5]
     polls = mock.requests("simkl", path_prefix="/oauth/pin/")
     assert [p.t for p in polls] == [1005, 1010, 1015]
@@ -96,24 +84,24 @@ def test_login_waits_while_pending_then_keeps_the_token(
 
 
 def test_login_slows_down_when_told(mock: MockServices, clock: FakeClock,
-                                    keyring_file: Path) -> None:  # fmt: skip
+                                    file_keyring: Path) -> None:  # fmt: skip
     mock.simkl_pin_slow_down = 1
     r = login()
     assert r.exit_code == 0, r.output
-    assert clock.sleeps == [5, 10, 10] and stored(keyring_file) == {KEY: TOKEN}
+    assert clock.sleeps == [5, 10, 10] and stored(file_keyring) == {KEY: TOKEN}
 
 
 def test_login_gives_up_when_the_code_expires(mock: MockServices, clock: FakeClock,
-                                              keyring_file: Path) -> None:  # fmt: skip
+                                              file_keyring: Path) -> None:  # fmt: skip
     mock.simkl_pin_pending, mock.simkl_pin_expires_in = 1000, 12
     r = login()
     assert r.exit_code == 19
     assert "The code MK0001 expired before it was entered at https://simkl.com/pin" in r.output
     assert "run `pv2simkl simkl login` again" in r.output
-    assert clock.sleeps == [5, 5] and stored(keyring_file) == {}
+    assert clock.sleeps == [5, 5] and stored(file_keyring) == {}
 
 
-def test_login_stops_cleanly_on_ctrl_c(mock: MockServices, keyring_file: Path,
+def test_login_stops_cleanly_on_ctrl_c(mock: MockServices, file_keyring: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
@@ -122,21 +110,21 @@ def test_login_stops_cleanly_on_ctrl_c(mock: MockServices, keyring_file: Path,
     r = login()
     assert r.exit_code == 130
     assert "Sign-in to Simkl stopped; nothing was stored." in r.output
-    assert "Traceback" not in r.output and stored(keyring_file) == {}
+    assert "Traceback" not in r.output and stored(file_keyring) == {}
 
 
-def test_login_print_token_for_a_server(mock: MockServices, keyring_file: Path) -> None:
+def test_login_print_token_for_a_server(mock: MockServices, file_keyring: Path) -> None:
     r = login("--print-token")
     assert r.exit_code == 0, r.output
-    assert r.stdout.strip().splitlines()[-1] == TOKEN and stored(keyring_file) == {}
+    assert r.stdout.strip().splitlines()[-1] == TOKEN and stored(file_keyring) == {}
 
 
-def test_logout_forgets_the_token(mock: MockServices, keyring_file: Path) -> None:
-    keyring_file.write_text(json.dumps({KEY: TOKEN, "pv2simkl/simkl.client_id": "app"}))
+def test_logout_forgets_the_token(mock: MockServices, file_keyring: Path) -> None:
+    file_keyring.write_text(json.dumps({KEY: TOKEN, "pv2simkl/simkl.client_id": "app"}))
     r = CliRunner().invoke(app, ["simkl", "logout"])
     assert r.exit_code == 0, r.output
     assert "Signed out of Simkl" in r.output
-    assert stored(keyring_file) == {"pv2simkl/simkl.client_id": "app"}  # the app id stays
+    assert stored(file_keyring) == {"pv2simkl/simkl.client_id": "app"}  # the app id stays
     r = CliRunner().invoke(app, ["simkl", "logout"])
     assert r.exit_code == 0 and "No Simkl token was in the keyring." in r.output
 

@@ -9,14 +9,11 @@ import hashlib
 import hmac
 import os
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backends import fail
 
-from fixtures.test_keyring import FileKeyring
 from pv2simkl import credentials, pipeline
 from pv2simkl.config import load_settings
 from pv2simkl.errors import ConfigError
@@ -32,24 +29,6 @@ def rfc_code(key: bytes, at: float, digits: int = 6) -> str:
     offset = mac[-1] & 0x0F
     number = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
     return str(number % 10**digits).zfill(digits)
-
-
-@pytest.fixture
-def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "keyring.json"
-    monkeypatch.setenv("PV2SIMKL_TEST_KEYRING_FILE", str(path))
-    before = keyring.get_keyring()
-    keyring.set_keyring(FileKeyring())
-    yield path
-    keyring.set_keyring(before)
-
-
-@pytest.fixture
-def fail_keyring() -> Iterator[None]:
-    before = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(before)
 
 
 # ---- every length an app takes -----------------------------------------------------------

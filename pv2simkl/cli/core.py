@@ -70,31 +70,9 @@ def load():
 
 
 @contextmanager
-def session() -> Iterator[Context]:
-    """The run's context; pv2simkl's errors become one sentence and their exit code."""
-    ctx = None
-    try:
-        from pv2simkl import pipeline
-
-        ctx = pipeline.Context.create(load())
-        yield ctx
-    except click.exceptions.Exit:
-        raise
-    except BrokenPipeError:
-        raise closed_pipe() from None
-    except KeyboardInterrupt:
-        click.echo("stopped (Ctrl-C).", err=True)
-        raise click.exceptions.Exit(130) from None
-    except Exception as exc:
-        raise fail(exc) from None
-    finally:
-        if ctx:
-            ctx.close()
-
-
-@contextmanager
 def errors() -> Iterator[None]:
-    """pv2simkl's errors as one sentence and an exit code, for commands without a store."""
+    """pv2simkl's errors as one sentence and an exit code (Ctrl-C: 130, a closed pipe: 141);
+    anything else as a bug, with its traceback only under ``--debug``."""
     try:
         yield
     except click.exceptions.Exit:
@@ -106,6 +84,20 @@ def errors() -> Iterator[None]:
         raise click.exceptions.Exit(130) from None
     except Exception as exc:
         raise fail(exc) from None
+
+
+@contextmanager
+def session() -> Iterator[Context]:
+    """The run's context (settings, paths, the store when asked for), closed at the end;
+    errors as :func:`errors` says them."""
+    with errors():
+        from pv2simkl import pipeline
+
+        ctx = pipeline.Context.create(load())
+        try:
+            yield ctx
+        finally:
+            ctx.close()
 
 
 def closed_pipe() -> click.exceptions.Exit:

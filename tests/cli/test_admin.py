@@ -6,15 +6,11 @@ secret named by where it came from (exit 3), and doctor bounded with a silent ne
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 from click.testing import CliRunner
-from keyring.backends import fail
 
-from fixtures.test_keyring import FileKeyring
 from pv2simkl.cli import app
 from tests.test_offline import BlackHole, all_services_at, amazon_env
 
@@ -29,24 +25,6 @@ def cli(data: Path, *args: str, stdin: str | None = None, env: dict[str, str] | 
 def one_sentence(text: str) -> bool:
     lines = text.strip().splitlines()
     return len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in text
-
-
-@pytest.fixture
-def fail_keyring() -> Iterator[None]:
-    before = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(before)
-
-
-@pytest.fixture
-def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "keyring.json"
-    monkeypatch.setenv("PV2SIMKL_TEST_KEYRING_FILE", str(path))
-    before = keyring.get_keyring()
-    keyring.set_keyring(FileKeyring())
-    yield path
-    keyring.set_keyring(before)
 
 
 # ---- credentials ----------------------------------------------------------------------------

@@ -4,7 +4,6 @@ headless Chromium against the fake Amazon (the session the API sign-in kept is r
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +12,9 @@ import pytest
 
 from fixtures.fake_amazon import TEST_EMAIL, TEST_PASSWORD, TEST_TOTP_SECRET, FakeAmazon
 from fixtures.generator import build_history
+from tests.browser_support import require_chromium
 
-if os.environ.get("CI"):  # CI installs both: a missing one there is a failure, not a skip
-    import playwright  # noqa: F401
-
-    assert shutil.which("chromium"), "CI must install Debian's chromium (.ci/run)"
-else:
-    pytest.importorskip("playwright", reason="the [browser] extra is not installed")
-    if not shutil.which("chromium") and not shutil.which("google-chrome"):
-        pytest.skip("no system Chromium (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 ROOT = Path(__file__).resolve().parents[2]
 

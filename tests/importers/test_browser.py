@@ -7,8 +7,6 @@ generator's, with its lazy loading and episode lists served from the generated A
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -18,15 +16,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pv2simkl.importers import browser, page
+from tests.browser_support import require_chromium
 
-if os.environ.get("CI"):  # CI installs both: a missing one there is a failure, not a skip
-    import playwright  # noqa: F401
-
-    assert shutil.which("chromium"), "CI must install Debian's chromium (.ci/run)"
-else:
-    pytest.importorskip("playwright", reason="the [browser] extra is not installed")
-    if not shutil.which("chromium") and not shutil.which("google-chrome"):
-        pytest.skip("no system Chromium (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 
 def serve_live_page(server: HTTPServer, folder: Path, api_path: str, page_path: str) -> str:
