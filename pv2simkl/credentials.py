@@ -61,7 +61,9 @@ def decode_totp_secret(secret: str) -> bytes:
 
     Raises ValueError (with no part of the secret in it) when it is not base32 or holds
     fewer than :data:`TOTP_MIN_BITS` bits."""
-    clean = "".join(secret.split()).replace("-", "").upper().rstrip("=")
+    # Not base64.b32decode: it refuses lengths no padding makes whole (17 characters, 85
+    # bits), which authenticator apps take.
+    clean = normalise(secret)
     bad = {c for c in clean if c not in _BASE32}
     if bad:
         raise ValueError(

@@ -317,11 +317,8 @@ def history(
     bound = views.since_bound(since) if since else None
     rows = views.history(ctx.store.db.conn, since=bound, title=title, kind=kind, limit=limit)
     for row in rows:
-        yield WatchEvent(
-            kind=row[0], title=row[1], season=row[2], episode=row[3], episode_title=row[4],
-            watched_at=parse_iso_utc(row[5]), precision=row[6], source=row[7],
-            source_ref=row[8], gti=row[9], locale=row[10], year=row[11],
-        )  # fmt: skip
+        fields = dict(zip(views.HISTORY_COLUMNS, row, strict=True))
+        yield WatchEvent(**{**fields, "watched_at": parse_iso_utc(fields["watched_at"])})
 
 
 @dataclass
@@ -592,15 +589,8 @@ def fetch(
     """Read the history from Amazon (new pages only, unless ``full``) into the store."""
     import hashlib
 
-    from pv2simkl.errors import require_online
-
-    require_online(
-        ctx.settings.metadata.offline, "`pv2simkl fetch`",
-        "import a saved watch-history page or data export with `pv2simkl import` instead",
-    )  # fmt: skip
-
     report = FetchReport()
-    session = amazon_session(ctx, ask_code=ask_code)
+    session = amazon_session(ctx, ask_code=ask_code)  # offline: OfflineError before anything
     try:
         bar = progress("Amazon history") if progress else None
         result = session.fetch(
@@ -898,11 +888,3 @@ def status(ctx: Context, *, now: datetime | None = None) -> dict:
         db=ctx.paths.db, export_dir=ctx.paths.export_dir, inbox=ctx.paths.inbox,
         state_dir=ctx.paths.state_dir, push_enabled=ctx.settings.simkl.push, now=now,
     )  # fmt: skip
-
-
-def _daemon_alive(pid: object, state_written: float) -> bool:
-    """Whether the daemon that wrote its state file still runs (see
-    :func:`pv2simkl.store.views.daemon_alive`)."""
-    from pv2simkl.store import views
-
-    return views.daemon_alive(pid, state_written)

@@ -79,7 +79,7 @@ def match_cmd(
 @click.command("unmatched", epilog=examples("pv2simkl unmatched"))
 def unmatched_cmd() -> None:
     """List titles no provider matched confidently, with their best candidates."""
-    from pv2simkl import pipeline
+    from pv2simkl import match_session, pipeline
 
     with session() as ctx:
         works = pipeline.unmatched(ctx)
@@ -96,18 +96,11 @@ def unmatched_cmd() -> None:
                     f"via {c['provider']}: {ids}"
                 )
                 if c.get("why"):
-                    out(f"           {why_line(c['why'])}")
+                    out(f"           {match_session.why_line(c['why'])}")
         out(
             f"{len(works)} unmatched. Pick their candidates with `pv2simkl match` (on a "
             'terminal), or pin one: pv2simkl match "TITLE" --tmdb ID'
         )
-
-
-def why_line(why: dict) -> str:
-    """A candidate's named adjustments (see :func:`pv2simkl.match_session.why_line`)."""
-    from pv2simkl.match_session import why_line as line
-
-    return line(why)
 
 
 def _interactive() -> None:

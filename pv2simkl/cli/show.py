@@ -334,32 +334,21 @@ def history_cmd(
 
 
 def _print_history(rows: Iterator[tuple], fmt: str, filtered: bool, no_pager: bool) -> None:
+    from pv2simkl.store import views
+
     terminal = sys.stdout.isatty()
     if fmt == "jsonl":
         import json
 
-        lines: Iterable[str] = (json.dumps(_public(r), ensure_ascii=False) for r in rows)
+        lines: Iterable[str] = (json.dumps(views.public(r), ensure_ascii=False) for r in rows)
     elif fmt == "csv":
-        lines = _csv_lines(_public(r) for r in rows)
+        lines = _csv_lines(views.public(r) for r in rows)
     else:
         lines = _or_none(table_lines(rows, cap=_CAP if terminal else None), filtered)
     if terminal and not no_pager:
         _paged(lines)
     else:
         _write(lines)
-
-
-def _public(row: tuple) -> dict:
-    """A stored watch in the stable form of ``WatchEvent.to_public`` (the store keeps its
-    instants in that very text form)."""
-    at = row[5]
-    if not at.endswith("Z"):  # written otherwise by an old version: the one form
-        from pv2simkl.store.views import instant, stored
-
-        at = stored(instant(at))  # type: ignore[arg-type]
-    return {"kind": row[0], "title": row[1], "season": row[2], "episode": row[3],
-            "episode_title": row[4], "watched_at": at, "precision": row[6],
-            "source": row[7], "gti": row[9]}  # fmt: skip
 
 
 def _or_none(lines: Iterator[str], filtered: bool) -> Iterator[str]:

@@ -28,7 +28,7 @@ import stamina
 
 from pv2simkl import __version__
 from pv2simkl.errors import Pv2SimklError
-from pv2simkl.net import CONNECT_TIMEOUT, connect_timeout
+from pv2simkl.net import connect_timeout
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, query keys included (OMDb's apikey, TMDB's
@@ -298,7 +298,7 @@ class HttpClient:
         """One try, ``seconds`` to connect and to read: for a check whose answer is wanted
         now (``doctor``), not for work that may wait on a slow service."""
         self.attempts = 1
-        self._client.timeout = httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
+        self._client.timeout = client_timeout(seconds)
 
     def set_header(self, name: str, value: str) -> None:
         self._client.headers[name] = value
@@ -470,18 +470,12 @@ class _SharedTransport(httpx.BaseTransport):
         """Kept open: other clients share it."""
 
 
-_POOL_LOCK = threading.Lock()
-_POOL: list[_SharedTransport] = []
-
-
+@functools.cache
 def shared_transport() -> httpx.BaseTransport:
     """The process's one HTTP connection pool (one TLS context, keep-alive connections
     shared by every provider and the Simkl client), made when it is first needed."""
-    with _POOL_LOCK:
-        if not _POOL:
-            limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-            _POOL.append(_SharedTransport(httpx.HTTPTransport(verify=tls_context(), limits=limits)))
-        return _POOL[0]
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    return _SharedTransport(httpx.HTTPTransport(verify=tls_context(), limits=limits))
 
 
 _EMPTY_KEYS = ("results", "data", "titles", "Search")

@@ -278,12 +278,6 @@ class Metadata(Connected):
         )
         return [{**r, "candidates": json.loads(r["candidates"] or "[]")} for r in rows]
 
-    def match_counts(self) -> dict[str, int]:
-        rows = self.db.query(
-            "SELECT coalesce(match_status, 'new') AS status, count(*) AS n FROM works GROUP BY 1"
-        )
-        return {r["status"]: r["n"] for r in rows}
-
     def episodes_without_numbers(self) -> list[dict[str, Any]]:
         """(work, season) pairs of shows with ids whose episodes are known by title only."""
         rows = self.db.query(

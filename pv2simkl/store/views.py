@@ -392,6 +392,17 @@ HISTORY_COLUMNS = ("kind", "title", "season", "episode", "episode_title", "watch
                    "precision", "source", "source_ref", "gti", "locale", "year")  # fmt: skip
 
 
+def public(row: tuple) -> dict[str, Any]:
+    """A row of :func:`history` in the stable form of ``WatchEvent.to_public`` (``history
+    --format jsonl|csv``; the store keeps its instants in that very text form)."""
+    at = row[5]
+    if not at.endswith("Z"):  # written otherwise by an old version: the one form
+        at = stored(instant(at))  # type: ignore[arg-type]
+    return {"kind": row[0], "title": row[1], "season": row[2], "episode": row[3],
+            "episode_title": row[4], "watched_at": at, "precision": row[6],
+            "source": row[7], "gti": row[9]}  # fmt: skip
+
+
 def since_bound(text: str) -> str:
     """``--since``: a date (its local midnight) or an ISO 8601 instant (local time when it
     has no offset), as the stored text it compares with. ValueError when it is neither."""
