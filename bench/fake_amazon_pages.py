@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from fixtures.fake_amazon import FakeAmazon  # noqa: E402
 from fixtures.generator import build_history  # noqa: E402
-from pv2simkl.importers.history_json import find_history_widget  # noqa: E402
+from pv2simkl.formats.history_json import find_history_widget  # noqa: E402
 
 HISTORY = "/region/na/api/getWatchHistorySettingsPage"
 

@@ -527,7 +527,7 @@ def refusal_seconds(data: bytes) -> float:
     """How long ``parse_data`` takes to refuse ``data`` here (the CLI's own time, without
     the interpreter's start and the store)."""
     from pv2simkl.errors import ParseError
-    from pv2simkl.importers import parse_data
+    from pv2simkl.formats import parse_data
 
     begin = time.perf_counter()
     with contextlib.suppress(ParseError):

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from fixtures import generator  # noqa: E402
 from fixtures.mock_catalog import catalog_from_history  # noqa: E402
 from fixtures.mock_services import DEFAULT_KEYS, MockServices  # noqa: E402
-from pv2simkl.push import simkl_date  # noqa: E402
+from pv2simkl.sinks.simkl_push import simkl_date  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "push"
 

@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from pv2simkl import export as exporter
-from pv2simkl import push as pusher
 from pv2simkl import titles
 from pv2simkl.config import Paths, Settings, load_settings
 from pv2simkl.errors import (
@@ -24,13 +22,15 @@ from pv2simkl.errors import (
     Pv2SimklError,
     UnknownFormatError,
 )
-from pv2simkl.importers import Target, display_name, expand, parse_data, read_file
-from pv2simkl.importers.history_json import Unreadable
+from pv2simkl.formats import Target, display_name, expand, parse_data, read_file
+from pv2simkl.formats.history_json import Unreadable
 from pv2simkl.models import Ids, ImportResult, WatchEvent
+from pv2simkl.sinks import simkl_csv as exporter
+from pv2simkl.sinks import simkl_push as pusher
 from pv2simkl.store import Store, open_store
 
 if TYPE_CHECKING:
-    from pv2simkl.daemon.inbox import Settler
+    from pv2simkl.sources.inbox import Settler
 
 log = logging.getLogger(__name__)
 
@@ -267,8 +267,8 @@ def simkl_api(ctx: Context):
     """The Simkl API client of the signed-in user (``[simkl] access_token``, the keyring's
     ``simkl.access_token``, or ``PV2SIMKL_SIMKL_ACCESS_TOKEN``)."""
     from pv2simkl.errors import ConfigError, require_online
-    from pv2simkl.simkl_api import SimklApi
-    from pv2simkl.simkl_auth import resolve
+    from pv2simkl.sinks.simkl_api import SimklApi
+    from pv2simkl.sinks.simkl_auth import resolve
 
     require_online(
         ctx.settings.metadata.offline, "Pushing to Simkl",
@@ -423,7 +423,7 @@ def enrich(ctx: Context, *, progress: ProgressHook | None = None) -> EnrichRepor
 def _settle_ambiguous(store: Store, resolver, language: str) -> int:
     """Single data-export rows ``X-Y`` were kept as movies; where no service knows the movie
     but one knows ``Y`` as a show, their watches become episode ``X`` of that show."""
-    from pv2simkl.importers.export_titles import readings
+    from pv2simkl.formats.export_titles import readings
 
     moved = 0
     for work in store.unmatched_movies():
@@ -471,7 +471,7 @@ def doctor(
     import time
 
     from pv2simkl import providers as registry
-    from pv2simkl import simkl_auth
+    from pv2simkl.sinks import simkl_auth
 
     offline = ctx.settings.metadata.offline
     states, cache = registry.build(ctx.settings, None)
@@ -570,7 +570,7 @@ def amazon_session(ctx: Context, *, ask_code: Callable[[], str] | None = None):
         ctx.settings.metadata.offline, "Reading the history from Amazon",
         "import a saved watch-history page or data export with `pv2simkl import` instead",
     )  # fmt: skip
-    from pv2simkl.importers.amazon import AmazonSession, Credentials
+    from pv2simkl.sources.amazon import AmazonSession, Credentials
 
     settings = credentials.amazon(ctx.settings)
     creds = None
@@ -641,7 +641,7 @@ def browser_login(
     ``opening`` is called just before the window opens (after the offline and timeout
     checks and Amazon's address are settled): the place to say "a window opens"."""
     from pv2simkl.errors import require_online
-    from pv2simkl.importers import browser
+    from pv2simkl.sources import browser
 
     require_online(ctx.settings.metadata.offline, "Signing in to Amazon in a browser")
     browser.check_timeout(timeout)  # before Amazon is asked anything
@@ -662,8 +662,8 @@ def browser_fetch(ctx: Context, *, headless: bool = True) -> ImportResult:
 
     require_online(ctx.settings.metadata.offline, "Reading the history page in a browser")
 
-    from pv2simkl.importers import browser
-    from pv2simkl.importers import page as page_importer
+    from pv2simkl.formats import page as page_importer
+    from pv2simkl.sources import browser
 
     html = browser.scrape(
         _history_url(ctx), profile=ctx.paths.data_dir / "browser-profile",
@@ -688,7 +688,7 @@ def import_inbox_file(ctx: Context, path: Path, *, enrich_after: bool = True) ->
     out of the inbox goes to failed/ unread. A problem of the store, not of the file,
     leaves the file where it is (``kept``).
     """
-    from pv2simkl.daemon import inbox
+    from pv2simkl.sources import inbox
 
     name, folder = display_name(path.name), ctx.paths.inbox
     problem = inbox.link_problem(path, folder)
@@ -852,7 +852,7 @@ def sync_inbox(
     :data:`INBOX_PATIENCE` settle times for those still being written, and leaves any that
     never held still for the next sync.
     """
-    from pv2simkl.daemon import inbox
+    from pv2simkl.sources import inbox
 
     seconds = ctx.settings.daemon.settle_seconds if settle is None else settle
     if patience is None:

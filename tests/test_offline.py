@@ -23,9 +23,9 @@ import pytest
 from pv2simkl import pipeline, providers
 from pv2simkl.config import PROVIDER_SECTIONS, load_settings
 from pv2simkl.errors import OfflineError
-from pv2simkl.importers.amazon import AmazonSession, FetchError
 from pv2simkl.net import CONNECT_TIMEOUT
 from pv2simkl.providers import http
+from pv2simkl.sources.amazon import AmazonSession, FetchError
 from tests.fake_clock import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +144,7 @@ def test_every_network_step_refuses_offline(tmp_path: Path, hole: BlackHole, ste
 
 
 def test_simkl_login_refuses_offline_before_the_keyring(hole: BlackHole) -> None:
-    from pv2simkl import simkl_auth
+    from pv2simkl.sinks import simkl_auth
 
     settings = load_settings(env={**all_services_at(hole.url), "PV2SIMKL_OFFLINE": "1"})
     shown: list[str] = []
@@ -242,7 +242,7 @@ def test_doctor_with_ports_that_refuse(tmp_path: Path) -> None:
 
 
 def test_every_client_connects_within_a_few_seconds() -> None:
-    from pv2simkl.simkl_api import SimklApi
+    from pv2simkl.sinks.simkl_api import SimklApi
 
     assert 3.0 <= CONNECT_TIMEOUT <= 5.0
     client = http.HttpClient("tmdb", "http://127.0.0.1:9", limits=[], timeout=20.0)
@@ -289,7 +289,7 @@ def test_enrich_skips_a_silent_host_in_one_bounded_check(tmp_path: Path, hole: B
 
 
 def test_clients_share_one_pool_and_closing_one_keeps_it(httpserver) -> None:
-    from pv2simkl.simkl_api import SimklApi
+    from pv2simkl.sinks.simkl_api import SimklApi
 
     httpserver.expect_request("/ping").respond_with_json({"ok": 1})
     a = http.HttpClient("tmdb", httpserver.url_for(""), limits=[])

@@ -77,5 +77,5 @@ def test_an_offline_import_and_export_load_no_http_stack(tmp_path: Path) -> None
     page = ROOT / "tests" / "data" / "mini-page.html"
     env = {"PV2SIMKL_DATA_DIR": str(tmp_path), "PV2SIMKL_OFFLINE": "1"}
     loaded = loaded_after(run_cli("import", str(page), "--export"), env)
-    assert "pv2simkl.export" in loaded  # it did export
+    assert "pv2simkl.sinks.simkl_csv" in loaded  # it did export
     assert not loaded & {"httpx", "keyring", "requests"}

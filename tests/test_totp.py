@@ -17,7 +17,7 @@ import pytest
 from pv2simkl import credentials, pipeline
 from pv2simkl.config import load_settings
 from pv2simkl.errors import ConfigError
-from pv2simkl.importers.amazon import AmazonSession, Credentials
+from pv2simkl.sources.amazon import AmazonSession, Credentials
 from tests.fake_clock import FakeClock
 
 BAD = "not-base32-!!-secret"

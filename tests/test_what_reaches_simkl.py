@@ -18,9 +18,10 @@ import stamina
 from fixtures.generator import build_history
 from fixtures.mock_catalog import catalog_from_history
 from fixtures.mock_services import DEFAULT_KEYS, MockServices
-from pv2simkl import export, pipeline
+from pv2simkl import pipeline
 from pv2simkl.config import ExportSettings, load_settings
 from pv2simkl.models import WatchEvent
+from pv2simkl.sinks import simkl_csv as export
 from pv2simkl.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

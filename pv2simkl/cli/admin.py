@@ -112,7 +112,7 @@ def simkl_app() -> None:
                    "in PV2SIMKL_SIMKL_ACCESS_TOKEN).")  # fmt: skip
 def simkl_login(print_token: bool) -> None:
     """Sign in with Simkl's PIN: open the address shown and enter the code."""
-    from pv2simkl import simkl_auth
+    from pv2simkl.sinks import simkl_auth
 
     def show(code: str, url: str) -> None:
         click.echo(f"Open {url} and enter the code {code} (Ctrl-C to stop).", err=print_token)
@@ -131,7 +131,7 @@ def simkl_login(print_token: bool) -> None:
 @simkl_app.command("logout", epilog=examples("pv2simkl simkl logout"))
 def simkl_logout() -> None:
     """Forget the Simkl token kept in the keyring."""
-    from pv2simkl import simkl_auth
+    from pv2simkl.sinks import simkl_auth
 
     with session():
         removed = simkl_auth.sign_out()

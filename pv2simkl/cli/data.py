@@ -326,7 +326,7 @@ def sync_cmd() -> None:
 
 def print_push(report) -> None:
     """The plan (``--dry-run``) or what was sent, then what waits and why."""
-    from pv2simkl.push import describe
+    from pv2simkl.sinks.simkl_push import describe
 
     for line in report.recovered:
         say(line)

@@ -1,7 +1,7 @@
 """``pv2simkl daemon``: the scheduler and the inbox watcher driving one owner thread.
 
 Everything that holds state (the store, the HTTP clients, the Amazon session, the
-:class:`~pv2simkl.daemon.inbox.Settler` that knows which inbox files hold still) lives on
+:class:`~pv2simkl.sources.inbox.Settler` that knows which inbox files hold still) lives on
 the thread that calls :func:`run`; the scheduler and the watcher only put work on a
 queue. One daemon at a time (a lock file). SIGTERM and SIGINT finish the current step
 and end with exit code 0. Bad input never ends the daemon: a file that cannot be read
@@ -31,9 +31,10 @@ from pathlib import Path
 
 from pv2simkl import pipeline
 from pv2simkl.config import private_dir
-from pv2simkl.daemon import inbox, scheduler, watcher
+from pv2simkl.daemon import scheduler, watcher
 from pv2simkl.errors import Pv2SimklError
-from pv2simkl.importers import display_name
+from pv2simkl.formats import display_name
+from pv2simkl.sources import inbox
 
 log = logging.getLogger(__name__)
 SYNC = "sync"

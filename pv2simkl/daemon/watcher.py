@@ -19,7 +19,7 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from pv2simkl.daemon.inbox import is_candidate
+from pv2simkl.sources.inbox import is_candidate
 
 
 class _Handler(FileSystemEventHandler):

@@ -45,7 +45,7 @@ from fixtures.fake_amazon import (
     TEST_TOTP_SECRET,
     FakeAmazon,
 )
-from pv2simkl.importers.history_json import events_from_sections, find_history_widget, read_widget
+from pv2simkl.formats.history_json import events_from_sections, find_history_widget, read_widget
 
 XRW = {"x-requested-with": "XMLHttpRequest"}
 TOTP = pyotp.TOTP(TEST_TOTP_SECRET)
