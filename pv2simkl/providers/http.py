@@ -27,8 +27,15 @@ import httpx
 import stamina
 
 from pv2simkl import __version__
-from pv2simkl.errors import Pv2SimklError
 from pv2simkl.net import connect_timeout
+from pv2simkl.providers.errors import (  # the HTTP layer's errors, re-exported
+    BadResponse,
+    Offline,
+    ProviderError,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, query keys included (OMDb's apikey, TMDB's
@@ -42,36 +49,6 @@ USER_AGENT = f"pv2simkl/{__version__}"
 # Days a cached answer stays good, by kind of call.
 TTL_DAYS = {"search": 14.0, "lookup": 90.0, "episodes": 14.0, "negative": 3.0}
 MAX_RETRY_AFTER = 90.0  # longer waits are not slept through: the provider is left for this run
-
-
-class ProviderError(Pv2SimklError):
-    """A metadata service could not answer. ``provider`` names it."""
-
-    exit_code = 8
-
-    def __init__(self, provider: str, message: str):
-        self.provider = provider
-        super().__init__(f"{provider}: {message}")
-
-
-class Unauthorized(ProviderError):
-    """The key is missing, wrong or revoked (401 / 403 / Simkl's 412)."""
-
-
-class RateLimited(ProviderError):
-    """Still throttled after every retry, or asked to wait longer than we will."""
-
-
-class Unavailable(ProviderError):
-    """Unreachable, failing, or paused by the circuit breaker."""
-
-
-class BadResponse(ProviderError):
-    """An answer that is not the JSON the service documents."""
-
-
-class Offline(ProviderError):
-    """Offline mode and no cached answer."""
 
 
 class _Retry(Exception):
