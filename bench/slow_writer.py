@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from pv2simkl import pipeline  # noqa: E402
 from pv2simkl.config import load_settings  # noqa: E402
-from pv2simkl.formats import parse_file  # noqa: E402
+from pv2simkl.sources.files import parse_file  # noqa: E402
 
 SAMPLES = ROOT / "fixtures" / "samples"
 OUT = ROOT / "bench" / "out" / "slow-writer"

@@ -22,12 +22,14 @@ from pv2simkl.errors import (
     Pv2SimklError,
     UnknownFormatError,
 )
-from pv2simkl.formats import Target, display_name, expand, parse_data, read_file
-from pv2simkl.formats.history_json import Unreadable
+from pv2simkl.formats import parse_data
+from pv2simkl.formats.events import Unreadable
 from pv2simkl.models import Ids, ImportResult, WatchEvent
 from pv2simkl.sinks import simkl_csv as exporter
 from pv2simkl.sinks import simkl_push as pusher
+from pv2simkl.sources.files import Target, expand, read_file
 from pv2simkl.store import Store, open_store
+from pv2simkl.words import display_name
 
 if TYPE_CHECKING:
     from pv2simkl.sources.inbox import Settler

@@ -33,8 +33,8 @@ from pv2simkl import pipeline
 from pv2simkl.config import private_dir
 from pv2simkl.daemon import scheduler, watcher
 from pv2simkl.errors import Pv2SimklError
-from pv2simkl.formats import display_name
 from pv2simkl.sources import inbox
+from pv2simkl.words import display_name
 
 log = logging.getLogger(__name__)
 SYNC = "sync"

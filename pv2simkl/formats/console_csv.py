@@ -34,9 +34,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
-from pv2simkl.formats import normalise
-from pv2simkl.formats.history_json import Flattened, day_instant
-from pv2simkl.formats.normalise import RowRefused, Seen
+from pv2simkl.formats import events
+from pv2simkl.formats.events import Flattened, RowRefused, Seen, day_instant
 from pv2simkl.locales import DateParseError, parse_date
 from pv2simkl.models import Precision, WatchEvent
 
@@ -93,7 +92,7 @@ _NO_EPISODE = re.compile(r'"(.*)"\s*,?', re.DOTALL)
 _BETWEEN = re.compile(r'(?=("\s*,\s*"))')
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 # A line of the exporter holds a date, a type, a title and a label: never longer than this.
-MAX_LINE = 4 * normalise.MAX_TITLE
+MAX_LINE = 4 * events.MAX_TITLE
 
 
 @dataclass(frozen=True)
@@ -323,7 +322,7 @@ def row_event(row: Row, *, name: str, locale: str | None, out: Flattened) -> Wat
         return None
     read = read_when(row.when, locale)
     if read is None:
-        shown = normalise.excerpt(when_text.strip())
+        shown = events.excerpt(when_text.strip())
         out.skip("date", f"dates like {shown} could not be read", row.where)
         return None
     if not raw:
@@ -338,12 +337,12 @@ def row_event(row: Row, *, name: str, locale: str | None, out: Flattened) -> Wat
 
 def _event(row: Row, raw: str, label: str, at: Seen, name: str) -> WatchEvent | None:
     """The movie or episode of one readable row (:class:`RowRefused` for one that is not)."""
-    normalise.bounded(raw)
-    normalise.bounded(label)
+    events.bounded(raw)
+    events.bounded(label)
     gti = titles.decode(row.episode_gti) or titles.decode(row.gti) or None
     ref = gti or f"{name}, {row.where}"
     kind = _fold(row.type)
     if kind in SERIES_TYPES or (label and kind not in MOVIE_TYPES):
         show, season = titles.season_title(raw)
-        return normalise.episode(show, season, at, label=label, gti=gti, ref=ref, raw=raw)
-    return normalise.movie(raw, at, gti=gti, ref=ref)
+        return events.episode(show, season, at, label=label, gti=gti, ref=ref, raw=raw)
+    return events.movie(raw, at, gti=gti, ref=ref)

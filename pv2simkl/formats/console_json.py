@@ -14,8 +14,9 @@ from typing import Any
 
 from pv2simkl.errors import ParseError
 from pv2simkl.formats import console_csv
+from pv2simkl.formats.bounded_json import BadJSON, json_error, read_json
 from pv2simkl.formats.console_csv import Row, row_event
-from pv2simkl.formats.history_json import BadJSON, Flattened, json_error, read_json
+from pv2simkl.formats.events import Flattened
 
 NAME = "console exporter JSON"
 SOURCE = console_csv.SOURCE

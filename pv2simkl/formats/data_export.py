@@ -16,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
-from pv2simkl.formats import normalise
+from pv2simkl.formats import events
+from pv2simkl.formats.events import Flattened, RowRefused, Seen
 from pv2simkl.formats.export_titles import ExportTitles
-from pv2simkl.formats.history_json import Flattened
-from pv2simkl.formats.normalise import RowRefused, Seen
 from pv2simkl.models import Precision, WatchEvent, WatchlistItem
 
 NAME = "data export"
@@ -124,7 +123,7 @@ def _time(value: str, row: int, name: str, column: str, out: Flattened) -> datet
             stamp = stamp.replace(tzinfo=UTC)
         return stamp.astimezone(UTC)
     except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved to UTC
-        shown = normalise.excerpt(text)
+        shown = events.excerpt(text)
         out.skip("time", f"{column} values like {shown} are not a date and time", f"row {row}")
         return None
 
@@ -180,8 +179,8 @@ def _event(
     # trailer: the real export labels "Official Trailer-…" rows Feature.
     extras = not by_columns
     if reading is None:
-        return normalise.movie(raw, at, ref=ref, extras_by_title=extras)
-    return normalise.episode(
+        return events.movie(raw, at, ref=ref, extras_by_title=extras)
+    return events.episode(
         reading.show, reading.season, at, title=reading.episode_title, ref=ref, raw=raw,
         extras_by_title=extras,
     )  # fmt: skip
@@ -263,7 +262,7 @@ def _seen(
     if when is None:
         return None
     try:
-        normalise.bounded(raw)
+        events.bounded(raw)
         return Seen(when, precision, source)
     except RowRefused as exc:
         out.skip(exc.kind, exc.reason, f"row {line}")

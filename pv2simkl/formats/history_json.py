@@ -13,84 +13,30 @@ items without ``titleType``, delete actions naming ASINs). A season is told by i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from pv2simkl import locales, titles
+from pv2simkl import titles
 from pv2simkl.errors import ParseError
-from pv2simkl.formats import normalise
-from pv2simkl.formats.normalise import RowRefused, Seen
+from pv2simkl.formats import events
+from pv2simkl.formats.bounded_json import BadJSON, json_error, read_json
+from pv2simkl.formats.events import (
+    Flattened,
+    RowRefused,
+    Seen,
+    UnreadableDate,
+    day_instant,
+    refuse_unreadable,
+)
 from pv2simkl.locales import DateParseError, parse_date
-from pv2simkl.models import WatchEvent, WatchlistItem
+from pv2simkl.models import WatchEvent
 
 NAME = "history-json"
 SOURCE = "api"
 # The history widget's type: today's, then its 2021–2022 name.
 WIDGET_TYPES = ("watch-history", "activity-history")
-# No number in a history (epoch ms, an index, a count) is longer; Python refuses to read
-# ints over 4,300 digits with a ValueError, and a long one costs quadratic time before that.
-MAX_NUMBER_CHARS = 40
-
-
-class BadJSON(Exception):
-    """Why a JSON text cannot be read; ``str()`` completes "the file is …".
-
-    ``truncated`` says the text stops or breaks like a file cut short.
-    """
-
-    def __init__(self, what: str, *, truncated: bool = False) -> None:
-        super().__init__(what)
-        self.truncated = truncated
-
-
-class _LongNumber(Exception):
-    def __init__(self, digits: int) -> None:
-        super().__init__(digits)
-        self.digits = digits
-
-
-def _int(text: str) -> int:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise _LongNumber(len(text))
-    return int(text)
-
-
-def _float(text: str) -> float:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise _LongNumber(len(text))
-    return float(text)
-
-
-def read_json(text: str) -> Any:
-    """A JSON document whose numbers and nesting stay within what a history can hold.
-
-    Raises :class:`BadJSON` for broken JSON, a number longer than
-    :data:`MAX_NUMBER_CHARS` characters, or nesting deeper than Python's recursion limit
-    (about 1,000 levels): never a bare ``ValueError`` or ``RecursionError``.
-    """
-    try:
-        return json.loads(text, parse_int=_int, parse_float=_float)
-    except _LongNumber as exc:
-        raise BadJSON(
-            f"JSON holding a number {exc.digits:,} characters long, which no history has"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise BadJSON(
-            f"broken JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", truncated=True
-        ) from None
-    except RecursionError:
-        raise BadJSON("JSON nested deeper than any history (over about 1,000 levels)") from None
-
-
-def json_error(exc: BadJSON, *, path: str, again: str) -> ParseError:
-    """The one sentence for a JSON file that cannot be read; ``again`` says what to do
-    (``"save the reply again"``)."""
-    if exc.truncated:
-        return ParseError(f"is {exc}; the file may be truncated: {again}", path=path)
-    return ParseError(f"is {exc}; {again}", path=path)
 
 
 @dataclass
@@ -101,52 +47,6 @@ class HistoryPage:
     next_token: str | None
     empty_message: str | None = None
     next_start: int | None = None  # the 2021 widget's ``nextStartIndex``
-
-
-@dataclass
-class Unreadable:
-    """Rows (or sections) of one file that could not be read for one reason."""
-
-    reason: str  # "dates like '31 августа 2026 г.' could not be read"
-    where: list[str] = field(default_factory=list)  # "row 12", "section 3", …
-
-
-@dataclass
-class Flattened:
-    """Events from some sections, what was left out on purpose, and what could not be read.
-
-    ``ignored`` counts rows that are not watches (trailers, live broadcasts, …) by reason;
-    they never make a file partial. ``unreadable`` groups rows that could not be read by
-    kind of problem, so the summary says one sentence per kind instead of one per row;
-    a file with any is stored as *partial* and read again when imported again.
-    """
-
-    events: list[WatchEvent] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    ignored: dict[str, int] = field(default_factory=dict)
-    unreadable: dict[str, Unreadable] = field(default_factory=dict)
-    watchlist: list[WatchlistItem] = field(default_factory=list)
-
-    def ignore(self, reason: str, count: int = 1) -> None:
-        """``count`` rows that are not watches, e.g. ``ignore("trailers")``."""
-        self.ignored[reason] = self.ignored.get(reason, 0) + count
-
-    def skip(self, kind: str, reason: str, where: str) -> None:
-        """One unreadable row. ``kind`` groups rows (``"date"``); the first ``reason`` of a
-        kind is the one shown (``"dates like '…' could not be read"``)."""
-        self.unreadable.setdefault(kind, Unreadable(reason)).where.append(where)
-
-    def merge(self, other: Flattened) -> None:
-        """Add another part's events and bookkeeping (the members of one ZIP)."""
-        self.events.extend(other.events)
-        self.warnings.extend(other.warnings)
-        self.errors.extend(other.errors)
-        self.watchlist.extend(other.watchlist)
-        for reason, count in other.ignored.items():
-            self.ignore(reason, count)
-        for kind, part in other.unreadable.items():
-            self.unreadable.setdefault(kind, Unreadable(part.reason)).where.extend(part.where)
 
 
 def find_history_widget(doc: Any) -> dict[str, Any] | None:
@@ -225,55 +125,11 @@ def _ms(value: Any) -> datetime | None:
     try:
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
-        newest = normalise.last_year()
+        newest = events.last_year()
         raise RowRefused(
             "date",
-            f"times like {normalise.excerpt(value)} are outside {normalise.FIRST_YEAR}–{newest}",
+            f"times like {events.excerpt(value)} are outside {events.FIRST_YEAR}–{newest}",
         ) from None
-
-
-def day_instant(day: Any) -> datetime:
-    """A local calendar date as pv2simkl stores it: 12:00 UTC of that date."""
-    return datetime.combine(day, time(12), tzinfo=UTC)
-
-
-class UnreadableDate(ParseError):
-    """A date that was needed (its items have no time) but cannot be read: the whole file is
-    refused. ``header`` is the date as written, ``place`` where it stands (``section 3``),
-    ``cause`` why it cannot be read."""
-
-    def __init__(self, header: str, place: str, cause: str) -> None:
-        super().__init__(f"the date {header!r} ({place}) cannot be read: {cause}")
-        self.header = header
-        self.place = place
-        self.cause = cause
-
-
-def language_label(lang: str, origin: str) -> str:
-    """A language for a message, with its tag and where it came from: ``Spanish (es-es),
-    the language of the page's <html lang>``."""
-    return f"{locales.language_name(lang)}, the language {origin}"
-
-
-def refuse_unreadable(
-    exc: UnreadableDate, *, path: str, lang: str | None, origin: str, what: str
-) -> ParseError:
-    """The one sentence for a file refused whole because a date in it cannot be read.
-
-    It names the first unreadable date and the language it was read in (``origin`` says
-    where that came from: ``"given with --locale"``, ``"of the page's <html lang>"``), says
-    that nothing of the file was stored, and what to do about it.
-    """
-    if lang:
-        language = language_label(lang, origin)
-    else:
-        language = f"any known language ({what} does not say its language)"
-    return ParseError(
-        f"its date {exc.header!r} ({exc.place}) cannot be read as a date in {language}, "
-        f"so nothing of {what} was stored; import it again with --locale xx-XX naming the "
-        "language it is written in",
-        path=path,
-    )
 
 
 def events_from_sections(
@@ -308,10 +164,10 @@ def events_from_sections(
         except DateParseError as exc:
             if whole:
                 raise UnreadableDate(
-                    normalise.shorten(date_text), f"section {index + 1}", str(exc)
+                    events.shorten(date_text), f"section {index + 1}", str(exc)
                 ) from None
             out.errors.append(
-                f"{where}, section {index + 1} (date {normalise.excerpt(date_text)}): {exc}; "
+                f"{where}, section {index + 1} (date {events.excerpt(date_text)}): {exc}; "
                 "this section was skipped"
             )
     if not whole:  # the live fetch reports sentences, not rows
@@ -350,7 +206,7 @@ def _section_events(
             continue
         place = f"item {number}"
         try:
-            raw = normalise.bounded(_text(item.get("title"))) or ""
+            raw = events.bounded(_text(item.get("title"))) or ""
             item_time = _ms(item.get("time"))
         except RowRefused as exc:
             refused(exc, place)
@@ -368,14 +224,14 @@ def _section_events(
                 try:
                     at = seen(_ms(child.get("time")) or item_time)
                     label = _text(child.get("title"))
-                    yield normalise.episode(
+                    yield events.episode(
                         show, season, at, label=label, gti=_str(child.get("gti")), raw=raw
                     )
                 except RowRefused as exc:
                     refused(exc, f"{place}, episode {index}")
         elif kind not in {"trailer", "bonus", "extra"}:
             try:
-                yield normalise.movie(raw, seen(item_time), gti=_str(item.get("gti")))
+                yield events.movie(raw, seen(item_time), gti=_str(item.get("gti")))
             except RowRefused as exc:
                 refused(exc, place)
 

@@ -35,19 +35,17 @@ from lxml import etree
 
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
-from pv2simkl.formats import normalise
-from pv2simkl.formats.history_json import (
-    BadJSON,
+from pv2simkl.formats import events
+from pv2simkl.formats.bounded_json import BadJSON, read_json
+from pv2simkl.formats.events import (
     Flattened,
+    RowRefused,
+    Seen,
     UnreadableDate,
     day_instant,
-    events_from_sections,
-    find_history_widget,
-    read_json,
-    read_widget,
     refuse_unreadable,
 )
-from pv2simkl.formats.normalise import RowRefused, Seen
+from pv2simkl.formats.history_json import events_from_sections, find_history_widget, read_widget
 from pv2simkl.locales import DateParseError, parse_date
 from pv2simkl.models import WatchEvent
 from pv2simkl.words import plural
@@ -129,7 +127,7 @@ def _codec(label: str, name: str) -> str:
         return "utf-8"
     if codec not in _PAGE_CODECS:
         raise ParseError(
-            f"declares the character set {normalise.excerpt(label)}, which is not one a "
+            f"declares the character set {events.excerpt(label)}, which is not one a "
             "browser saves pages in; save the page again as UTF-8",
             path=name,
         )
@@ -315,7 +313,7 @@ class _Reader:
         try:
             when = day_instant(parse_date(date_text, self.locale))
         except DateParseError as exc:
-            shown = normalise.shorten(date_text)
+            shown = events.shorten(date_text)
             unreadable = UnreadableDate(shown, f"date section {index}", str(exc))
             self.sections.append(_Section(signature, [], unreadable))
             return
@@ -327,24 +325,22 @@ class _Reader:
                 read.refused.append((exc.kind, exc.reason, f"date section {index}, item {number}"))
         self.sections.append(read)
 
-    def _item(
-        self, item: etree._Element, raw: str, when: datetime, events: list[WatchEvent]
-    ) -> None:
-        """The events of one item into ``events``; :class:`RowRefused` when it cannot be a
+    def _item(self, item: etree._Element, raw: str, when: datetime, into: list[WatchEvent]) -> None:
+        """The events of one item into ``into``; :class:`RowRefused` when it cannot be a
         watch (its date outside the years a watch can have, a title or ids too long)."""
         at = Seen(when, "day", SOURCE, self.locale)
-        normalise.bounded(raw)
+        events.bounded(raw)
         forms = X_DELETE_FORM(item)
         ids = X_DELETE_IDS(forms[0]) if forms else []
-        value = normalise.bounded(ids[0].get("value"), normalise.MAX_ID, kind="id") if ids else ""
+        value = events.bounded(ids[0].get("value"), events.MAX_ID, kind="id") if ids else ""
         gtis = [g for g in (value or "").split("_") if g]
         buttons = X_BUTTON(forms[0]) if forms else []
         button = _text(buttons[0]).lower() if buttons else ""
         rows = X_EPISODE_ROWS(item)
         if not (rows or len(gtis) > 1 or "episod" in button or X_TOGGLE(item)):
             ref = gtis[0] if gtis else _item_gti(item)
-            event = normalise.movie(raw, at, gti=_gti_only(ref), ref=ref)
-            events.extend([event] if event else [])
+            event = events.movie(raw, at, gti=_gti_only(ref), ref=ref)
+            into.extend([event] if event else [])
             return
         show, season = titles.season_title(raw)
         found: list[WatchEvent | None] = []
@@ -353,15 +349,15 @@ class _Reader:
             ref = attr.split("wh-episode-", 1)[1] if "wh-episode-" in attr else None
             paragraphs = X_PARAGRAPH(row)
             label = _text(paragraphs[0]) if paragraphs else _text(row)
-            found.append(normalise.episode(show, season, at, label=label, gti=_gti_only(ref),
+            found.append(events.episode(show, season, at, label=label, gti=_gti_only(ref),
                                            ref=ref, raw=raw))  # fmt: skip
         if not rows:  # the list was not expanded: the delete form still names every episode
             self.collapsed_seasons += 1
             self.collapsed_episodes += len(gtis)
             # Its id (a 2021 ASIN too) is all such an episode is known by: kept as its gti, so
             # that importing the page again matches it and the catalog call can number it.
-            found = [normalise.episode(show, season, at, gti=gti, raw=raw) for gti in gtis]
-        events.extend(e for e in found if e)
+            found = [events.episode(show, season, at, gti=gti, raw=raw) for gti in gtis]
+        into.extend(e for e in found if e)
 
 
 def _is_section(li: etree._Element) -> bool:

@@ -34,14 +34,9 @@ import requests
 
 from pv2simkl.config import AmazonSettings
 from pv2simkl.errors import Pv2SimklError
-from pv2simkl.formats.history_json import (
-    BadJSON,
-    Unreadable,
-    events_from_sections,
-    find_history_widget,
-    read_json,
-    read_widget,
-)
+from pv2simkl.formats.bounded_json import BadJSON, read_json
+from pv2simkl.formats.events import Unreadable
+from pv2simkl.formats.history_json import events_from_sections, find_history_widget, read_widget
 from pv2simkl.models import WatchEvent
 from pv2simkl.net import connect_timeout
 

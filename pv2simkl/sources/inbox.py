@@ -13,7 +13,7 @@ import is not moved but taken again once it holds still, and one that changes wh
 being moved is moved back.
 
 File names are bytes: one that is not UTF-8, or holds a line break, is printed, logged and
-written into ``.error.txt`` escaped (:func:`pv2simkl.formats.display_name`). A symbolic
+written into ``.error.txt`` escaped (:func:`pv2simkl.words.display_name`). A symbolic
 link is followed only to a file inside the inbox; any other goes to ``failed/`` unread.
 """
 
@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pv2simkl.formats import display_name
+from pv2simkl.words import display_name
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pv2simkl.errors import UnknownFormatError
-from pv2simkl.formats import expand, parse_file
+from pv2simkl.sources.files import expand, parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "fixtures" / "samples"

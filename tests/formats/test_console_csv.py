@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl import titles
-from pv2simkl.formats import console_csv, console_json, parse_bytes, parse_file
+from pv2simkl.formats import console_csv, console_json, parse_bytes
+from pv2simkl.sources.files import parse_file
 
 REAL = REAL_SAMPLES
 

@@ -9,7 +9,8 @@ import pytest
 
 from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl.errors import ParseError
-from pv2simkl.formats import console_json, history_json, parse_bytes, parse_file
+from pv2simkl.formats import console_json, history_json, parse_bytes
+from pv2simkl.sources.files import parse_file
 
 REAL = REAL_SAMPLES
 SAMPLE = REAL / "console-v3.json"

@@ -15,9 +15,10 @@ from fixtures import generator
 from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl import titles
 from pv2simkl.errors import ParseError
-from pv2simkl.formats import data_export, parse_file
-from pv2simkl.formats.history_json import Flattened
+from pv2simkl.formats import data_export
+from pv2simkl.formats.events import Flattened
 from pv2simkl.models import iso_utc
+from pv2simkl.sources.files import parse_file
 
 
 @pytest.mark.parametrize("locale", LOCALE_SAMPLES)

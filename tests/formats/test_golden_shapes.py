@@ -19,7 +19,7 @@ from golden_support import LOCALE_SAMPLES, SAMPLES, GoldenCheck
 from fixtures import gen_console, gen_json2021, gen_locale_pages
 from fixtures import generator as g
 from pv2simkl.errors import UnknownFormatError
-from pv2simkl.formats import expand, parse_file
+from pv2simkl.sources.files import expand, parse_file
 
 LOCALE_PAGES = sorted(SAMPLES.glob("locale-*.html"))
 

@@ -15,6 +15,7 @@ from fixtures import generator
 from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl.errors import ParseError
 from pv2simkl.formats import history_json, parse_bytes
+from pv2simkl.formats.events import Flattened
 
 REAL = REAL_SAMPLES
 REAL_REPLY = REAL / "history-json-fr-2022.json"
@@ -56,7 +57,7 @@ def _as_2021(doc: dict[str, Any], *, next_start: int | None = 20) -> dict[str, A
     return doc
 
 
-def _mentalist_rows(flat: history_json.Flattened) -> list[tuple]:
+def _mentalist_rows(flat: Flattened) -> list[tuple]:
     return [(e.kind, e.title, e.season, e.episode, e.episode_title,
              round(e.watched_at.timestamp() * 1000), e.precision) for e in flat.events]  # fmt: skip
 

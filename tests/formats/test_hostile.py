@@ -26,16 +26,9 @@ from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl import pipeline
 from pv2simkl.config import load_settings
 from pv2simkl.errors import ParseError, PartialReadError
-from pv2simkl.formats import (
-    ZIP_MAX_TOTAL,
-    UnexpectedInputError,
-    display_name,
-    expand,
-    normalise,
-    page,
-    parse_data,
-    parse_file,
-)
+from pv2simkl.formats import ZIP_MAX_TOTAL, UnexpectedInputError, events, page, parse_data
+from pv2simkl.sources.files import expand, parse_file
+from pv2simkl.words import display_name
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = REAL_SAMPLES
@@ -295,7 +288,7 @@ def test_date_range_is_1990_to_the_year_after_today(day: str, kept: bool) -> Non
 
 
 def test_the_year_bound_never_passes_2100() -> None:
-    assert normalise.last_year(datetime(2150, 1, 1, tzinfo=UTC)) == 2100
+    assert events.last_year(datetime(2150, 1, 1, tzinfo=UTC)) == 2100
 
 
 @time_machine.travel(NOW, tick=False)
@@ -377,9 +370,9 @@ def test_console_line_of_a_megabyte_in_loose_mode_is_skipped() -> None:
 def test_json_escaped_lone_surrogates_are_stored_as_replacement_characters() -> None:
     doc = (REAL / "console-v3.json").read_text(encoding="utf-8")
     odd = doc.replace("Everything Everywhere", "Everything \\ud800 Everywhere", 1)
-    events = parse_data(odd.encode(), "odd.json").flat.events
-    assert any("\ufffd" in e.title for e in events)
-    assert all(e.title.encode("utf-8") for e in events)
+    watched = parse_data(odd.encode(), "odd.json").flat.events
+    assert any("\ufffd" in e.title for e in watched)
+    assert all(e.title.encode("utf-8") for e in watched)
 
 
 # --- file names ---------------------------------------------------------------------------

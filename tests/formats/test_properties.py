@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pv2simkl.errors import ParseError
 from pv2simkl.formats import FORMATS, UnexpectedInputError, parse_bytes, parse_zip
-from pv2simkl.formats.normalise import FIRST_YEAR, last_year
+from pv2simkl.formats.events import FIRST_YEAR, last_year
 
 PAGE_HEAD = (
     b'<!DOCTYPE html><html lang="en-us"><body><div data-automation-id="activity-history-items">'

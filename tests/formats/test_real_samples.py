@@ -7,7 +7,7 @@ import pytest
 
 from fixtures.real_samples import REAL_SAMPLES
 from pv2simkl.errors import UnknownFormatError
-from pv2simkl.formats import parse_file
+from pv2simkl.sources.files import parse_file
 
 REAL = REAL_SAMPLES
 # file → (watches a correct reading holds, the format's source tag)

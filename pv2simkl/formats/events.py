@@ -1,4 +1,4 @@
-"""Watch events from Amazon's title text: the one normaliser every importer ends in.
+"""Building events: the one place every format's rows become :class:`WatchEvent`.
 
 Each source finds titles, labels and times its own way; turning them into a
 :class:`WatchEvent` (version tags off, year split out, label parsed, trailers and
@@ -9,16 +9,21 @@ It is also the one place that refuses a row no real history holds: a watch dated
 later export), and titles or ids too long to be real (they would only feed the title
 rules megabytes of text). Such a row raises :class:`RowRefused`; the importer that read it
 reports it with ``Flattened.skip(exc.kind, exc.reason, where)`` and goes on with the rest.
+
+What a format hands back is a :class:`Flattened` (events, warnings, rows ignored or unreadable,
+watchlist items); a whole import unit (a file or a ZIP) is a :class:`Parsed`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from typing import Any
 
-from pv2simkl import titles
-from pv2simkl.models import Precision, WatchEvent
+from pv2simkl import locales, titles
+from pv2simkl.errors import ParseError
+from pv2simkl.models import Precision, WatchEvent, WatchlistItem
 
 FIRST_YEAR = 1990  # before any streaming service: a date before it is a broken one
 LAST_YEAR = 2100
@@ -147,3 +152,103 @@ def episode(
         watched_at=at.when, precision=at.precision, source=at.source, source_ref=ref or gti,
         gti=gti, locale=at.locale, raw_title=raw,
     )  # fmt: skip
+
+
+@dataclass
+class Unreadable:
+    """Rows (or sections) of one file that could not be read for one reason."""
+
+    reason: str  # "dates like '31 августа 2026 г.' could not be read"
+    where: list[str] = field(default_factory=list)  # "row 12", "section 3", …
+
+
+@dataclass
+class Flattened:
+    """Events from some sections, what was left out on purpose, and what could not be read.
+
+    ``ignored`` counts rows that are not watches (trailers, live broadcasts, …) by reason;
+    they never make a file partial. ``unreadable`` groups rows that could not be read by
+    kind of problem, so the summary says one sentence per kind instead of one per row;
+    a file with any is stored as *partial* and read again when imported again.
+    """
+
+    events: list[WatchEvent] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    ignored: dict[str, int] = field(default_factory=dict)
+    unreadable: dict[str, Unreadable] = field(default_factory=dict)
+    watchlist: list[WatchlistItem] = field(default_factory=list)
+
+    def ignore(self, reason: str, count: int = 1) -> None:
+        """``count`` rows that are not watches, e.g. ``ignore("trailers")``."""
+        self.ignored[reason] = self.ignored.get(reason, 0) + count
+
+    def skip(self, kind: str, reason: str, where: str) -> None:
+        """One unreadable row. ``kind`` groups rows (``"date"``); the first ``reason`` of a
+        kind is the one shown (``"dates like '…' could not be read"``)."""
+        self.unreadable.setdefault(kind, Unreadable(reason)).where.append(where)
+
+    def merge(self, other: Flattened) -> None:
+        """Add another part's events and bookkeeping (the members of one ZIP)."""
+        self.events.extend(other.events)
+        self.warnings.extend(other.warnings)
+        self.errors.extend(other.errors)
+        self.watchlist.extend(other.watchlist)
+        for reason, count in other.ignored.items():
+            self.ignore(reason, count)
+        for kind, part in other.unreadable.items():
+            self.unreadable.setdefault(kind, Unreadable(part.reason)).where.extend(part.where)
+
+
+@dataclass
+class Parsed:
+    """The events of one import unit (a file, or a whole ZIP)."""
+
+    name: str
+    sha256: str
+    source: str | None
+    flat: Flattened = field(default_factory=Flattened)
+
+
+def day_instant(day: Any) -> datetime:
+    """A local calendar date as pv2simkl stores it: 12:00 UTC of that date."""
+    return datetime.combine(day, time(12), tzinfo=UTC)
+
+
+class UnreadableDate(ParseError):
+    """A date that was needed (its items have no time) but cannot be read: the whole file is
+    refused. ``header`` is the date as written, ``place`` where it stands (``section 3``),
+    ``cause`` why it cannot be read."""
+
+    def __init__(self, header: str, place: str, cause: str) -> None:
+        super().__init__(f"the date {header!r} ({place}) cannot be read: {cause}")
+        self.header = header
+        self.place = place
+        self.cause = cause
+
+
+def language_label(lang: str, origin: str) -> str:
+    """A language for a message, with its tag and where it came from: ``Spanish (es-es),
+    the language of the page's <html lang>``."""
+    return f"{locales.language_name(lang)}, the language {origin}"
+
+
+def refuse_unreadable(
+    exc: UnreadableDate, *, path: str, lang: str | None, origin: str, what: str
+) -> ParseError:
+    """The one sentence for a file refused whole because a date in it cannot be read.
+
+    It names the first unreadable date and the language it was read in (``origin`` says
+    where that came from: ``"given with --locale"``, ``"of the page's <html lang>"``), says
+    that nothing of the file was stored, and what to do about it.
+    """
+    if lang:
+        language = language_label(lang, origin)
+    else:
+        language = f"any known language ({what} does not say its language)"
+    return ParseError(
+        f"its date {exc.header!r} ({exc.place}) cannot be read as a date in {language}, "
+        f"so nothing of {what} was stored; import it again with --locale xx-XX naming the "
+        "language it is written in",
+        path=path,
+    )
