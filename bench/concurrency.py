@@ -12,7 +12,7 @@ missing and nothing twice, with every exit code 0 and no file in ``failed/``.
 
     python bench/concurrency.py [--rounds 50] [--seed 9]
 
-``tests/test_store_concurrency.py`` runs one such round.
+``tests/store/test_store_concurrency.py`` runs one such round.
 """
 
 from __future__ import annotations

@@ -165,8 +165,8 @@ def _counts_line(counts: dict[str, int | None]) -> str:
 @store_app.command("check", epilog=examples("pv2simkl store check"))
 def store_check() -> None:
     """Run SQLite's integrity check on the store and count what it holds (exit 6 if damaged)."""
-    from pv2simkl import maintenance
     from pv2simkl.errors import StoreError
+    from pv2simkl.store import maintenance
 
     with session() as ctx:
         report = maintenance.check(ctx.paths.db)
@@ -185,7 +185,7 @@ def store_check() -> None:
 def store_backup(dest: Path) -> None:
     """Copy the store to DEST, a new file or a folder for a dated copy (SQLite's backup
     API: safe while the daemon runs)."""
-    from pv2simkl import maintenance
+    from pv2simkl.store import maintenance
 
     with session() as ctx:
         report = maintenance.backup(ctx.paths.db, dest)
@@ -199,7 +199,7 @@ def store_backup(dest: Path) -> None:
 def store_restore(src: Path) -> None:
     """Replace the store by SRC, a backup or a copy made before a migration (checked first);
     the current store is kept aside."""
-    from pv2simkl import maintenance
+    from pv2simkl.store import maintenance
 
     with session() as ctx:
         report = maintenance.restore(

@@ -1,6 +1,6 @@
 """Watch events and the works they belong to: storing one file's events, reading them back.
 
-Whether an event is already stored is the identity rule's to say (:mod:`pv2simkl.identity`);
+Whether an event is already stored is the identity rule's to say (:mod:`pv2simkl.store.identity`);
 this module asks it inside the write transaction. The transaction starts with
 ``BEGIN IMMEDIATE``, so from the first lookup to the commit no other process can write:
 what it reads of the store is the store. A :class:`Unit` holds the works an import touched
@@ -20,11 +20,11 @@ from typing import Any
 
 from sqlite_utils.db import Database
 
-from pv2simkl import identity
-from pv2simkl.identity import Facts, work_key
 from pv2simkl.models import WatchEvent, WatchlistItem, iso_utc, parse_iso_utc
+from pv2simkl.store import identity
 from pv2simkl.store.connection import Connected
 from pv2simkl.store.faults import guard
+from pv2simkl.store.identity import Facts, work_key
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _FIRST = datetime.min.replace(tzinfo=UTC)

@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pv2simkl import titles
-from pv2simkl.identity import Facts, work_key
 from pv2simkl.models import iso_utc, parse_iso_utc
 from pv2simkl.store.connection import Connected
 from pv2simkl.store.events import Unit, now
 from pv2simkl.store.faults import guard
+from pv2simkl.store.identity import Facts, work_key
 
 _IDS = {"simkl": "simkl_id", "tvdb": "tvdb_id", "tmdb": "tmdb_id", "imdb": "imdb_id",
         "mal": "mal_id"}  # fmt: skip

@@ -178,7 +178,7 @@ def m006_watch_spans(db: Database) -> None:
 
     Two observations are one watch when either is close to the other *or to anything
     already known to be that watch*, so the events a set of files gives do not depend on
-    the order they were read in (see :mod:`pv2simkl.identity`). A date-only observation
+    the order they were read in (see :mod:`pv2simkl.store.identity`). A date-only observation
     (``day`` precision) spans its own noon instant until a finer one replaces it.
     """
     _add_spans(db)

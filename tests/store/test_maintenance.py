@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from pv2simkl import maintenance
 from pv2simkl.errors import StoreError
 from pv2simkl.models import WatchEvent
-from pv2simkl.store import Store, migrations
+from pv2simkl.store import Store, maintenance, migrations
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def movies(n: int, start: int = 0) -> list[WatchEvent]:
@@ -107,7 +106,7 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     sys.path.insert(0, sys.argv[3])
-    from tests.test_maintenance import movies
+    from tests.store.test_maintenance import movies
     from pv2simkl.store import Store
 
     store, stop = Store(Path(sys.argv[1])), Path(sys.argv[2])

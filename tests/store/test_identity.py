@@ -11,7 +11,7 @@ from fixtures import generator
 from pv2simkl import pipeline
 from pv2simkl.config import load_settings
 
-SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
 # The collapsed page is left out: its unexpanded episodes know only their gti, which no
 # export row carries, so alone they cannot be told to be the same watches (the catalog call
 # of the Amazon session fills their numbers in). The dom-only pages hold one such season

@@ -1,4 +1,4 @@
-"""The identity rule alone (pv2simkl.identity): no SQLite, observations in, a verdict out."""
+"""The identity rule alone (pv2simkl.store.identity): no SQLite, observations in, a verdict out."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pv2simkl import identity
-from pv2simkl.identity import Facts, close_in_time, fill, resolve, same_watch, work_key
+from pv2simkl.store import identity
+from pv2simkl.store.identity import Facts, close_in_time, fill, resolve, same_watch, work_key
 
 T0 = datetime(2024, 4, 1, 20, 0, tzinfo=UTC)
 
