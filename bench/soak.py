@@ -27,8 +27,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import stamina  # noqa: E402
-
 from fixtures.fake_amazon import (  # noqa: E402
     TEST_EMAIL,
     TEST_PASSWORD,
@@ -38,7 +36,7 @@ from fixtures.fake_amazon import (  # noqa: E402
 from fixtures.generator import build_history  # noqa: E402
 from fixtures.mock_catalog import catalog_from_history  # noqa: E402
 from fixtures.mock_services import DEFAULT_KEYS, MockServices  # noqa: E402
-from pv2simkl import pipeline  # noqa: E402
+from pv2simkl import net, pipeline  # noqa: E402
 from pv2simkl.config import load_settings  # noqa: E402
 from pv2simkl.store import integrity_ok  # noqa: E402
 
@@ -67,7 +65,7 @@ def run(folder: Path, cycles: int, *, verbose: bool = True) -> dict:
     with (
         FakeAmazon(history, page_sections=10) as amazon,
         MockServices(catalog_from_history(history), limits=FAST) as services,
-        stamina.set_testing(True, attempts=3, cap=True),
+        net.no_backoff(attempts=3),
     ):
         env = {
             "PV2SIMKL_DATA_DIR": str(folder / "data"), "PV2SIMKL_INBOX": str(folder / "inbox"),

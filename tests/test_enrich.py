@@ -12,12 +12,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-import stamina
 
 from fixtures.generator import build_history
 from fixtures.mock_catalog import Catalog, catalog_from_history, fold
 from fixtures.mock_services import DEFAULT_KEYS, MockServices
-from pv2simkl import pipeline
+from pv2simkl import net, pipeline
 from pv2simkl.config import load_settings
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
@@ -65,7 +64,7 @@ def services():
 
 @pytest.fixture(autouse=True)
 def _no_backoff():
-    with stamina.set_testing(True, attempts=100, cap=True):
+    with net.no_backoff():
         yield
 
 

@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import stamina
 
 from fixtures.generator import build_history
 from fixtures.mock_catalog import catalog_from_history
 from fixtures.mock_services import DEFAULT_KEYS, MockServices
-from pv2simkl import pipeline
+from pv2simkl import net, pipeline
 from pv2simkl.config import ExportSettings, load_settings
 from pv2simkl.models import WatchEvent
 from pv2simkl.sinks import simkl_csv as export
@@ -128,7 +127,7 @@ def services():
 
 @pytest.fixture(autouse=True)
 def _no_backoff():
-    with stamina.set_testing(True, attempts=100, cap=True):
+    with net.no_backoff():
         yield
 
 

@@ -2,7 +2,7 @@
 
 Per provider: one client (User-Agent, timeouts), a rate limiter shared by every thread
 that talks to that provider, bounded retries with exponential backoff and jitter that
-honour ``Retry-After`` (stamina; never recursion), a response cache in the store with a
+honour ``Retry-After`` (:func:`pv2simkl.net.retrying`), a response cache in the store with a
 time to live per kind of call ("not found" cached too), a circuit breaker that pauses a
 provider that keeps failing, and typed errors. Order of the stack: cache (a hit spends
 no quota) → retry → rate limit → network.
@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import stamina
 
 from pv2simkl import __version__
-from pv2simkl.net import connect_timeout
+from pv2simkl.net import Backoff, Retry, connect_timeout, retry_after, retrying
 from pv2simkl.providers.errors import (  # the HTTP layer's errors, re-exported
     BadResponse,
     Offline,
@@ -42,22 +41,12 @@ log = logging.getLogger(__name__)
 # api_key): never let those records through, whatever the root level (even --debug).
 for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
-# stamina warns on every scheduled retry; a retried 429 is routine, not a user's concern.
-logging.getLogger("stamina").setLevel(logging.ERROR)
 
 USER_AGENT = f"pv2simkl/{__version__}"
 # Days a cached answer stays good, by kind of call.
 TTL_DAYS = {"search": 14.0, "lookup": 90.0, "episodes": 14.0, "negative": 3.0}
 MAX_RETRY_AFTER = 90.0  # longer waits are not slept through: the provider is left for this run
-
-
-class _Retry(Exception):
-    """One failed attempt worth another; ``wait`` is the server's Retry-After, if any."""
-
-    def __init__(self, reason: str, wait: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.wait = wait
+BACKOFF = Backoff(initial=0.5, maximum=20.0, jitter=0.5)
 
 
 def parse_limits(text: str) -> list[tuple[int, float]]:
@@ -240,7 +229,7 @@ class HttpClient:
     cache key or a log line. ``authenticate``, when a provider sets it, is called after a
     cache miss and before the request leaves, so that a login happens only when a request
     really goes out (a run answered from the cache never logs in). ``clock`` and ``sleep``
-    are the rate limiter's (see :class:`RateLimiter`).
+    are the rate limiter's (see :class:`RateLimiter`) and the retries' backoff.
     """
 
     def __init__(
@@ -253,6 +242,7 @@ class HttpClient:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.limiter = RateLimiter(limits, clock=clock, sleep=sleep)
+        self.sleep = sleep
         self.authenticate: Callable[[], None] | None = None
         self.breaker = CircuitBreaker()
         self._refused = 0
@@ -348,39 +338,22 @@ class HttpClient:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         query.update(self.secret_params)
         url = self.base_url + path
-        last: _Retry | None = None
 
-        def retry_on(exc: Exception) -> bool | float:
-            if not isinstance(exc, _Retry) or (exc.wait or 0) > MAX_RETRY_AFTER:
-                return False
-            return exc.wait if exc.wait is not None else True
+        def attempt(num: int) -> Response | None:
+            if num > 1:
+                self.stats.add(retries=1)
+            return self._attempt(method, url, path, query, json_body, ok)
 
         try:
-            for attempt in stamina.retry_context(
-                on=retry_on, attempts=self.attempts, timeout=None, wait_initial=0.5,
-                wait_max=20.0, wait_jitter=0.5,
-            ):  # fmt: skip
-                with attempt:
-                    if attempt.num > 1:
-                        self.stats.add(retries=1)
-                    try:
-                        return self._attempt(method, url, path, query, json_body, ok)
-                    except _Retry as exc:
-                        last = exc
-                        raise
-        except _Retry as exc:
+            return retrying(attempt, attempts=self.attempts, backoff=BACKOFF, sleep=self.sleep)
+        except Retry as exc:
             self.stats.add(failures=1)
-            if exc.wait is not None and exc.wait > MAX_RETRY_AFTER:
-                raise RateLimited(
-                    self.provider, f"asked to wait {exc.wait:.0f} s; left for the next run"
-                ) from None
-            if "429" in exc.reason:
+            if exc.status == 429:
                 tries = self.attempts
                 raise RateLimited(self.provider, f"still throttled after {tries} tries") from None
             raise Unavailable(
                 self.provider, f"{exc.reason} (after {self.attempts} tries)"
             ) from None
-        raise Unavailable(self.provider, str(last))  # pragma: no cover - loop always returns
 
     def _attempt(
         self, method: str, url: str, path: str, query: dict[str, Any], json_body: Any,
@@ -391,9 +364,9 @@ class HttpClient:
         try:
             r = self._client.request(method, url, params=query, json=json_body)
         except httpx.TimeoutException:
-            raise _Retry("timed out") from None
+            raise Retry("timed out") from None
         except httpx.TransportError as exc:
-            raise _Retry(f"cannot connect ({type(exc).__name__})") from None
+            raise Retry(f"cannot connect ({type(exc).__name__})") from None
         status = r.status_code
         log.debug("%s %s %s → %s", self.provider, method, path, status)
         if status == 403 and b"dos detected" in r.content[:500].lower():
@@ -402,12 +375,15 @@ class HttpClient:
             self.stats.add(throttled=1)
             wait = retry_after(r.headers.get("Retry-After"))
             if wait is not None and wait > MAX_RETRY_AFTER:
-                raise _Retry("429 Too Many Requests", wait)
+                self.stats.add(failures=1)
+                raise RateLimited(
+                    self.provider, f"asked to wait {wait:.0f} s; left for the next run"
+                )
             # Hold every thread of this provider back, not just this one.
             self.limiter.penalise(1.0 if wait is None else wait)
-            raise _Retry("429 Too Many Requests", 0.0)
+            raise Retry("429 Too Many Requests", wait=0.0, status=429)
         if status >= 500:
-            raise _Retry(f"server error {status}")
+            raise Retry(f"server error {status}", status=status)
         if status in ok:
             return Response(status, _json(r, self.provider) if status == 200 else None, r.headers)
         if status == 404:
@@ -471,26 +447,11 @@ def _ttl(kind: str, data: Any) -> float:
     return TTL_DAYS.get(kind, 14.0)
 
 
-def retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (a number, or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
 def _json(r: httpx.Response, provider: str) -> Any:
     try:
         return r.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _Retry("malformed JSON") from None
+        raise Retry("malformed JSON") from None
 
 
 def _describe(r: httpx.Response, default: str) -> str:

@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import tenacity
 
 from pv2simkl import __version__
 from pv2simkl.errors import (
@@ -39,13 +37,8 @@ from pv2simkl.errors import (
     SimklLoginCancelled,
     SimklLoginError,
 )
-from pv2simkl.providers.http import (
-    USER_AGENT,
-    RateLimiter,
-    client_timeout,
-    retry_after,
-    shared_transport,
-)
+from pv2simkl.net import Backoff, Retry, retry_after, retrying
+from pv2simkl.providers.http import USER_AGENT, RateLimiter, client_timeout, shared_transport
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +47,11 @@ POST_LIMITS = [(1, 1.0)]  # 1 POST/s per token (reference §2.3)
 GET_LIMITS = [(10, 1.0)]  # 10 GET/s per token
 ATTEMPTS = 6
 MAX_RETRY_AFTER = 300.0  # seconds; a longer Retry-After ends the run instead of a silent wait
-BACKOFF_INITIAL, BACKOFF_MAX = 2.0, 60.0
+BACKOFF = Backoff(initial=2.0, maximum=60.0, jitter=1.0)  # 2, 4, 8 … s (≤ 60) + ≤ 1 s
 LOGIN_HINT = "log in again with `pv2simkl simkl login`"
 KINDS = ("movies", "shows", "anime")
 # Connection failures that prove the request never left: safe to send a POST again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-class _Retry(Exception):
-    """One failed attempt worth another; ``wait`` is the server's Retry-After, if any."""
-
-    def __init__(self, reason: str, status: int | None = None, wait: float | None = None):
-        super().__init__(reason)
-        self.reason, self.status, self.wait = reason, status, wait
 
 
 class SimklApi:
@@ -190,33 +175,18 @@ class SimklApi:
     ) -> Any:  # fmt: skip
         """One call with the limiter and bounded retries; the JSON answer (None for null)."""
         query = {**APP_PARAMS, **{k: v for k, v in (params or {}).items() if v is not None}}
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts),
-            wait=self._backoff,
-            retry=tenacity.retry_if_exception_type(_Retry),
-            sleep=self.sleep,
-            reraise=True,
-        )
         try:
-            for attempt in retrying:
-                with attempt:
-                    return self._attempt(method, path, query, json_body)
-        except _Retry as exc:
+            return retrying(
+                lambda _: self._attempt(method, path, query, json_body),
+                attempts=self.attempts, backoff=BACKOFF, sleep=self.sleep,
+            )  # fmt: skip
+        except Retry as exc:
             where = f"{method} {path.split('?')[0]}"
             raise SimklApiError(
                 f"Simkl did not take {where} after {self.attempts} tries ({exc.reason}); "
                 "nothing is lost, try again later.",
                 status=exc.status,
             ) from None
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
-
-    def _backoff(self, state: tenacity.RetryCallState) -> float:
-        """Retry-After when Simkl sent one, else 2, 4, 8 … s (≤ 60) with up to 1 s jitter."""
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retry) and exc.wait is not None:
-            return exc.wait
-        step = BACKOFF_INITIAL * 2 ** (state.attempt_number - 1)
-        return min(step, BACKOFF_MAX) + random.uniform(0.0, 1.0)  # noqa: S311 - jitter only
 
     def _attempt(self, method: str, path: str, query: dict[str, Any], body: Any) -> Any:
         limiter = self.post_limiter if method == "POST" else self.get_limiter
@@ -224,7 +194,7 @@ class SimklApi:
         try:
             r = self._client.request(method, self.base_url + path, params=query, json=body)
         except _NOT_SENT as exc:
-            raise _Retry(f"cannot connect ({type(exc).__name__})") from None
+            raise Retry(f"cannot connect ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             if method == "POST":  # it may have arrived: never send it blindly again
                 raise SimklApiError(
@@ -232,7 +202,7 @@ class SimklApi:
                     "have been received, so it is checked before anything is sent again.",
                     maybe_sent=True,
                 ) from None
-            raise _Retry(f"no answer ({type(exc).__name__})") from None
+            raise Retry(f"no answer ({type(exc).__name__})") from None
         self.requests += 1
         status = r.status_code
         log.debug("simkl %s %s → %s", method, path, status)
@@ -247,9 +217,9 @@ class SimklApi:
                 )
             if wait is not None:
                 limiter.penalise(wait)  # other threads on this token hold back too
-            raise _Retry("429 Too Many Requests", 429, wait)
+            raise Retry("429 Too Many Requests", status=429, wait=wait)
         if status >= 500:
-            raise _Retry(f"server error {status}", status)
+            raise Retry(f"server error {status}", status=status)
         if status == 401:
             raise SimklAuthError(
                 f"Simkl refused the sign-in ({_error_name(r) or 'HTTP 401'}): {LOGIN_HINT}.",
@@ -278,7 +248,7 @@ class SimklApi:
                     "received, so it is checked before anything is sent again.",
                     status=status, maybe_sent=True,
                 ) from None  # fmt: skip
-            raise _Retry("malformed JSON", status) from None
+            raise Retry("malformed JSON", status=status) from None
 
 
 def _error_name(r: httpx.Response) -> str:

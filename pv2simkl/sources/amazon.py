@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookiejar import LWPCookieJar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import mechanicalsoup
@@ -38,7 +38,10 @@ from pv2simkl.formats.bounded_json import BadJSON, read_json
 from pv2simkl.formats.events import Unreadable
 from pv2simkl.formats.history_json import events_from_sections, find_history_widget, read_widget
 from pv2simkl.models import WatchEvent
-from pv2simkl.net import connect_timeout
+from pv2simkl.net import Backoff, Retry, connect_timeout, retry_after, retrying
+
+if TYPE_CHECKING:
+    from pv2simkl.formats.history_json import HistoryPage
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,10 @@ MAX_STEPS = 12
 MAX_PAGES = 5000
 MAX_ROUNDS = 12
 BROWSER_HINT = "Sign in once with `pv2simkl login --browser`, then run this again."
+# Requests to Amazon: five tries, 2, 4, 8, 16 s apart (a Retry-After is honoured up to a
+# minute); a host that takes no connection at all is tried twice, not five times.
+ATTEMPTS = 5
+BACKOFF = Backoff(initial=2.0, maximum=60.0)
 
 
 class LoginError(Pv2SimklError):
@@ -468,8 +475,8 @@ class AmazonSession:
 
     def _get(self, url: str, *, xhr: bool = True, params: dict | None = None) -> requests.Response:
         headers = {"x-requested-with": "XMLHttpRequest"} if xhr else {}
-        delay = 2.0
-        for attempt in range(5):
+
+        def attempt(num: int) -> requests.Response:
             try:
                 r = self.http.get(url, headers=headers, params=params, timeout=self.timeout,
                                   allow_redirects=True)  # fmt: skip
@@ -478,24 +485,24 @@ class AmazonSession:
                 # try, not five; a read that timed out or broke gets all five.
                 refused = isinstance(exc, (requests.ConnectionError, requests.ConnectTimeout))
                 refused = refused and not isinstance(exc, requests.ReadTimeout)
-                if attempt == 4 or (refused and attempt >= 1):
-                    raise FetchError(
-                        f"Amazon could not be reached ({type(exc).__name__}); check the "
-                        "network and run this again."
-                    ) from None
-                self.sleep(delay)
-                delay *= 2
-                continue
-            if r.status_code in (429, 503) and attempt < 4:
-                wait = r.headers.get("Retry-After", "")
-                self.sleep(min(float(wait) if wait.isdigit() else delay, 60.0))
-                delay *= 2
-                continue
+                if refused and num > 1:
+                    raise _unreachable(type(exc).__name__) from None
+                raise Retry(type(exc).__name__) from None
+            if r.status_code in (429, 503):
+                wait = retry_after(r.headers.get("Retry-After"))
+                wait = None if wait is None else min(wait, BACKOFF.maximum)
+                raise Retry(f"HTTP {r.status_code}", wait=wait, status=r.status_code, answer=r)
             return r
-        return r
 
-    def history_pages(self, host: str, path: str) -> Iterator[tuple[dict, str | None]]:
-        """Every history widget from the first page on, with the token of the next one.
+        try:
+            return retrying(attempt, attempts=ATTEMPTS, backoff=BACKOFF, sleep=self.sleep)
+        except Retry as exc:
+            if exc.answer is not None:  # still throttled: the caller reads the answer
+                return exc.answer
+            raise _unreachable(exc.reason) from None
+
+    def history_pages(self, host: str, path: str) -> Iterator[HistoryPage]:
+        """Every history page from the first on, as its widget reads.
 
         Bounded: a token Amazon already sent (it would page in a circle) or more than
         MAX_PAGES pages end the fetch with a FetchError."""
@@ -505,9 +512,9 @@ class AmazonSession:
             args = json.dumps({"nextToken": token} if token else {}, separators=(",", ":"))
             # The whole JSON is percent-encoded, token included (`+`, `/`, `=`).
             url = f"{host}{path}/getWatchHistorySettingsPage?widgetArgs={quote(args, safe='')}"
-            r = self._get(url)
-            yield self._widget(r), token
-            token = self._next_token
+            page = self._page(self._get(url))
+            yield page
+            token = page.next_token
             if not token:
                 return
             if token in seen:
@@ -520,9 +527,8 @@ class AmazonSession:
             f"The history API kept sending more pages after {MAX_PAGES}; the fetch stops there."
         )
 
-    _next_token: str | None = None
-
-    def _widget(self, r: requests.Response) -> dict:
+    def _page(self, r: requests.Response) -> HistoryPage:
+        """The history page one answer of the API holds; why not, as an exception."""
         body = r.text
         if r.status_code == 403:
             raise _WrongPath("403")
@@ -543,9 +549,7 @@ class AmazonSession:
         widget = find_history_widget(doc)
         if widget is None:
             raise FetchError("The history API answer holds no watch-history widget.")
-        page = read_widget(widget, "history API")
-        self._next_token = page.next_token
-        return widget
+        return read_widget(widget, "history API")
 
     def fetch(
         self, *, known: Callable[[WatchEvent], bool] | None = None,
@@ -595,8 +599,7 @@ class AmazonSession:
         result.unreadable.clear()
         result.pages = 0
         known_pages = 0
-        for widget, _ in self.history_pages(host, path):
-            page = read_widget(widget, "history API")
+        for page in self.history_pages(host, path):
             flat = events_from_sections(page.sections, source=SOURCE, locale=self.locale,
                                         where=f"history page {result.pages + 1}")  # fmt: skip
             result.pages += 1
@@ -619,6 +622,12 @@ class AmazonSession:
         result.host, result.api_path = host, path
         self.cookies.save()
         return result
+
+
+def _unreachable(error: str) -> FetchError:
+    return FetchError(
+        f"Amazon could not be reached ({error}); check the network and run this again."
+    )
 
 
 def _next_region(region: str, tried: set[str]) -> str:

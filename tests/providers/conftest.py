@@ -3,7 +3,7 @@
 Every test talks real HTTP to :class:`fixtures.mock_services.MockServices` on
 127.0.0.1, through providers built the way :func:`pv2simkl.providers.build` builds
 them (auth from the class, limits from the settings, a response cache in a store).
-Backoff sleeps are switched off (``stamina.set_testing``), the attempts stay each
+Backoff sleeps are switched off (:func:`pv2simkl.net.no_backoff`), the attempts stay each
 client's own, so retries are counted exactly and the suite stays fast. The clients'
 rate limiters and the mock's rate windows count seconds on one fake clock
 (:class:`tests.fake_clock.FakeClock`): a wait for a window or a ``Retry-After`` is exact
@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import stamina
 
 from fixtures.mock_catalog import Catalog, catalog_from_titles, hard_cases
 from fixtures.mock_services import DEFAULT_KEYS, MockServices
+from pv2simkl import net
 from pv2simkl.config import PROVIDER_SECTIONS, ProviderSettings
 from pv2simkl.providers import provider_class
 from pv2simkl.providers.base import Provider
@@ -46,7 +46,7 @@ def no_backoff() -> Iterator[None]:
 
     Not autouse: other test files in this folder may time the real backoff.
     """
-    with stamina.set_testing(True, attempts=100, cap=True):
+    with net.no_backoff():
         yield
 
 

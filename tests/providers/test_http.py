@@ -169,7 +169,7 @@ def test_a_long_retry_after_defers_instead_of_sleeping(httpserver: HTTPServer, c
     c = client(httpserver, clock=clock, sleep=clock.sleep)
     with pytest.raises(RateLimited, match="2852"):
         c.get("/x", cache=False)
-    assert len(httpserver.log) == 1  # no retry: stamina never waited either
+    assert len(httpserver.log) == 1  # no retry, and no backoff wait either
     c.limiter.acquire()
     assert clock.sleeps == [] and c.limiter.waited == 0  # and no hold left on the limiter
 

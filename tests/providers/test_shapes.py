@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-import stamina
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pv2simkl import net
 from pv2simkl.config import PROVIDER_SECTIONS
 from pv2simkl.models import Ids
 from pv2simkl.providers import provider_class
@@ -182,6 +182,6 @@ def test_any_json_answer_raises_nothing_but_provider_errors(name: str) -> None:
         client.breaker.failures = 0
         _calls(provider)
 
-    with stamina.set_testing(True, attempts=1):
+    with net.no_backoff(attempts=1):
         check()
     client.close()

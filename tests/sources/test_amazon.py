@@ -9,10 +9,12 @@ import os
 import re
 import stat
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote_plus
 
 import pytest
+import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -502,3 +504,49 @@ def test_api_rows_that_cannot_be_read_are_skipped_and_told(
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+# ---- waits Amazon asks for --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"),
+    [
+        ("Sun, 29 Nov 2026 12:00:30 GMT", 30.0),  # an HTTP date, 30 s from now
+        ("7", 7.0),
+        ("Sun, 29 Nov 2026 13:00:00 GMT", 60.0),  # an hour away: a minute at most
+        ("soon", 2.0),  # unreadable: the backoff's first step
+    ],
+)
+def test_a_throttled_request_waits_as_long_as_amazon_asks(
+    httpserver, tmp_path: Path, retry_after: str, wait: float
+) -> None:
+    from werkzeug import Response
+
+    answers = iter([Response("", 429, {"Retry-After": retry_after}), Response("{}", 200)])
+    httpserver.expect_request("/x").respond_with_handler(lambda request: next(answers))
+    s = AmazonSession(AmazonSettings(timeout=10), cookie_path=tmp_path / "c.lwp",
+                      state_dir=tmp_path / "state")  # fmt: skip
+    clock = FakeClock()
+    s.sleep = clock.sleep
+    try:
+        with time_machine.travel(datetime(2026, 11, 29, 12, 0, tzinfo=UTC), tick=False):
+            assert s._get(httpserver.url_for("/x")).status_code == 200
+    finally:
+        s.close()
+    assert clock.sleeps == [pytest.approx(wait)]
+
+
+def test_still_throttled_after_five_tries_hands_on_the_last_answer(
+    httpserver, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/x").respond_with_data("", status=503)
+    s = AmazonSession(AmazonSettings(timeout=10), cookie_path=tmp_path / "c.lwp",
+                      state_dir=tmp_path / "state")  # fmt: skip
+    clock = FakeClock()
+    s.sleep = clock.sleep
+    try:
+        assert s._get(httpserver.url_for("/x")).status_code == 503
+    finally:
+        s.close()
+    assert len(httpserver.log) == 5 and clock.sleeps == [2.0, 4.0, 8.0, 16.0]
