@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from pv2simkl import titles
@@ -233,24 +233,38 @@ def parse(data: bytes, *, name: str, locale: str | None = None) -> Flattened:
     if layout == "a":
         return _parse_a(rows, name, source, out)
     by_columns = layout == "c"
-    kept: list[tuple[int, str, Seen]] = []
-    for line, row in rows:
-        raw = titles.decode(_unquote(row.get(H_TITLE, "")))
-        if raw.casefold() in PLACEHOLDERS:
-            out.ignore("rows without a title")
-            continue
-        reason = _not_a_watch_c(row)
-        if reason:
-            out.ignore(reason)
-            continue
-        when = _time(row.get(H_START, ""), line, name, H_START, out)
-        at = _seen(raw, when, "exact", source, line, out)
-        if at is not None:
-            kept.append((line, raw, at))
+    kept = list(
+        _watches(rows, name, source, out, quoted=True, column=H_START, precision="exact",
+                 not_a_watch=lambda row, _raw: _not_a_watch_c(row))
+    )  # fmt: skip
     file_titles = ExportTitles(raw for _, raw, _ in kept)
     for line, raw, at in kept:
         _add(out, raw, file_titles, at, name, line, by_columns=by_columns)
     return out
+
+
+def _watches(
+    rows: list[tuple[int, dict[str, str]]], name: str, source: str, out: Flattened, *,
+    quoted: bool, column: str, precision: Precision,
+    not_a_watch: Callable[[dict[str, str], str], str | None],
+) -> Iterator[tuple[int, str, Seen]]:  # fmt: skip
+    """The rows that are watches, as (line, title as written, when read from ``column``);
+    a row without a title or that is no watch is counted in ``out.ignored``, one whose time
+    cannot be read or is refused in ``out.unreadable``."""
+    for line, row in rows:
+        text = row.get(H_TITLE, "")
+        raw = titles.decode(_unquote(text) if quoted else text)
+        if raw.casefold() in PLACEHOLDERS:
+            out.ignore("rows without a title")
+            continue
+        reason = not_a_watch(row, raw)
+        if reason:
+            out.ignore(reason)
+            continue
+        when = _time(row.get(column, ""), line, name, column, out)
+        at = _seen(raw, when, precision, source, line, out)
+        if at is not None:
+            yield line, raw, at
 
 
 def _seen(
@@ -292,19 +306,10 @@ def _parse_a(
     same UTC day (several devices, a pause); the same title on another day is a rewatch.
     """
     hours: dict[str, list[tuple[datetime, int]]] = {}
-    for line, row in rows:
-        raw = titles.decode(row.get(H_TITLE, ""))
-        if raw.casefold() in PLACEHOLDERS:
-            out.ignore("rows without a title")
-            continue
-        reason = _not_a_watch_a(row, raw)
-        if reason:
-            out.ignore(reason)
-            continue
-        when = _time(row.get(H_HOUR, ""), line, name, H_HOUR, out)
-        at = _seen(raw, when, "hour", source, line, out)
-        if at is not None:
-            hours.setdefault(raw, []).append((at.when, line))
+    watches = _watches(rows, name, source, out, quoted=False, column=H_HOUR, precision="hour",
+                       not_a_watch=_not_a_watch_a)  # fmt: skip
+    for line, raw, at in watches:
+        hours.setdefault(raw, []).append((at.when, line))
     file_titles = ExportTitles(hours)
     for raw, stamps in hours.items():
         stamps.sort()

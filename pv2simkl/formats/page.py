@@ -37,14 +37,7 @@ from pv2simkl import titles
 from pv2simkl.errors import ParseError
 from pv2simkl.formats import events
 from pv2simkl.formats.bounded_json import BadJSON, read_json
-from pv2simkl.formats.events import (
-    Flattened,
-    RowRefused,
-    Seen,
-    UnreadableDate,
-    day_instant,
-    refuse_unreadable,
-)
+from pv2simkl.formats.events import Flattened, RowRefused, Seen, UnreadableDate
 from pv2simkl.formats.history_json import events_from_sections, find_history_widget, read_widget
 from pv2simkl.locales import DateParseError, parse_date
 from pv2simkl.models import WatchEvent
@@ -298,7 +291,7 @@ class _Reader:
 
     def refuse(self, exc: UnreadableDate) -> ParseError:
         """The page refused whole for a date it cannot read."""
-        return refuse_unreadable(
+        return events.refuse_unreadable(
             exc, path=self.name, lang=self.locale, origin=self.origin, what="this page"
         )
 
@@ -311,7 +304,7 @@ class _Reader:
         names = [_item_title(item) for item in items]
         signature = (date_text, tuple(map(_item_key, names, map(_item_gti, items))))
         try:
-            when = day_instant(parse_date(date_text, self.locale))
+            when = events.day_instant(parse_date(date_text, self.locale))
         except DateParseError as exc:
             shown = events.shorten(date_text)
             unreadable = UnreadableDate(shown, f"date section {index}", str(exc))

@@ -15,7 +15,6 @@ cached bearer tokens. A restore keeps the current file aside as
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import sqlite3
@@ -25,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pv2simkl.errors import StoreError
+from pv2simkl.store.locks import exclusive
 
 # The tables `store check` counts; a pv2simkl store has at least the first two.
 COUNTED = ("events", "works", "imports", "export_batches")
@@ -208,26 +208,18 @@ def restore(db: Path, src: Path, *, daemon_lock: Path, now: datetime | None = No
     return CopyReport(path=db, counts=counts, aside=aside)
 
 
-@contextlib.contextmanager
-def _daemon_stopped(lock: Path) -> Iterator[None]:
+def _daemon_stopped(lock: Path) -> contextlib.AbstractContextManager[None]:
     """Hold the daemon's lock file (``flock``, as the daemon takes it) for the duration."""
     lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = os.read(fd, 32).decode(errors="replace").strip() or "?"
-            raise StoreError(
-                f"A pv2simkl daemon is running (pid {pid}); stop it first "
-                "(`pv2simkl service uninstall`, or end that process), then restore."
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+
+    def running(fd: int) -> StoreError:
+        pid = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        return StoreError(
+            f"A pv2simkl daemon is running (pid {pid}); stop it first "
+            "(`pv2simkl service uninstall`, or end that process), then restore."
+        )
+
+    return exclusive(lock, wait=0, refused=running)
 
 
 def _stage(src: Path, staged: Path) -> None:
