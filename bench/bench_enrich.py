@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.append(str(ROOT))  # after PYTHONPATH: ``--code`` may bring another pv2simkl
 
-from fixtures.mock_catalog import Catalog, catalog_from_titles, fold, hard_cases  # noqa: E402
-from fixtures.mock_services import DEFAULT_KEYS, DEFAULT_LIMITS, MockServices  # noqa: E402
+from fixtures.services import DEFAULT_KEYS, DEFAULT_LIMITS, MockServices  # noqa: E402
+from fixtures.services.catalog import Catalog, catalog_from_titles, fold, hard_cases  # noqa: E402
 from pv2simkl.models import WatchEvent  # noqa: E402
 from pv2simkl.store import Store  # noqa: E402
 

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fixtures import generator  # noqa: E402
-from fixtures.mock_catalog import catalog_from_history  # noqa: E402
-from fixtures.mock_services import DEFAULT_KEYS, MockServices  # noqa: E402
+from fixtures.services import DEFAULT_KEYS, MockServices  # noqa: E402
+from fixtures.services.catalog import catalog_from_history  # noqa: E402
 from pv2simkl.sinks.simkl_push import simkl_date  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "push"

@@ -34,8 +34,8 @@ from fixtures.fake_amazon import (  # noqa: E402
     FakeAmazon,
 )
 from fixtures.generator import build_history  # noqa: E402
-from fixtures.mock_catalog import catalog_from_history  # noqa: E402
-from fixtures.mock_services import DEFAULT_KEYS, MockServices  # noqa: E402
+from fixtures.services import DEFAULT_KEYS, MockServices  # noqa: E402
+from fixtures.services.catalog import catalog_from_history  # noqa: E402
 from pv2simkl import net, pipeline  # noqa: E402
 from pv2simkl.config import load_settings  # noqa: E402
 from pv2simkl.store import integrity_ok  # noqa: E402

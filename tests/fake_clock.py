@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from fixtures import mock_services
+from fixtures.services import base as mock_services
 
 
 class FakeClock:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.generator import build_history
-from fixtures.mock_catalog import Catalog, catalog_from_history, fold
-from fixtures.mock_services import DEFAULT_KEYS, MockServices
+from fixtures.services import DEFAULT_KEYS, MockServices
+from fixtures.services.catalog import Catalog, catalog_from_history, fold
 from pv2simkl import net, pipeline
 from pv2simkl.config import load_settings
 
@@ -217,7 +217,7 @@ def test_episodes_known_by_title_get_their_numbers(tmp_path: Path, services: Moc
 def test_single_x_dash_y_row_becomes_an_episode_once_a_service_knows_the_show(
     tmp_path: Path,
 ) -> None:
-    from fixtures.mock_catalog import catalog_from_titles
+    from fixtures.services.catalog import catalog_from_titles
 
     show = "Marvel\u2019s Cloak & Dagger"
     catalog = catalog_from_titles(

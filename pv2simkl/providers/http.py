@@ -49,20 +49,6 @@ MAX_RETRY_AFTER = 90.0  # longer waits are not slept through: the provider is le
 BACKOFF = Backoff(initial=0.5, maximum=20.0, jitter=0.5)
 
 
-def parse_limits(text: str) -> list[tuple[int, float]]:
-    """``"3/1, 60/60"`` → ``[(3, 1.0), (60, 60.0)]``."""
-    limits = []
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        calls, _, seconds = part.strip().rstrip("s").partition("/")
-        try:
-            limits.append((int(calls), float(seconds or 1)))
-        except ValueError:
-            raise ValueError(f"{text!r} is not a rate such as '10/1' or '3/1, 60/60'") from None
-    return limits
-
-
 class RateLimiter:
     """Sliding-window limiter for several ``(calls, seconds)`` rates at once; thread-safe.
 

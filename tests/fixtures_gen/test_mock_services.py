@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from fixtures.generator import build_history
-from fixtures.mock_catalog import (
+from fixtures.services import DEFAULT_KEYS, DEFAULT_LIMITS, SERVICES, MockServices
+from fixtures.services.catalog import (
     PROVIDERS,
     Catalog,
     catalog_from_history,
@@ -29,7 +30,6 @@ from fixtures.mock_catalog import (
     fold,
     hard_cases,
 )
-from fixtures.mock_services import DEFAULT_KEYS, DEFAULT_LIMITS, SERVICES, MockServices
 from tests.fake_clock import FakeClock, patch_mock_services
 
 UA = {"User-Agent": "pv2simkl-tests/1.0"}

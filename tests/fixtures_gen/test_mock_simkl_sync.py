@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from fixtures.generator import build_history
-from fixtures.mock_catalog import Catalog, catalog_from_history
-from fixtures.mock_services import DEFAULT_KEYS, MockServices, SimklPlay
+from fixtures.services import DEFAULT_KEYS, MockServices, SimklPlay
+from fixtures.services.catalog import Catalog, catalog_from_history
 from tests.fake_clock import FakeClock, patch_mock_services
 
 UA = {"User-Agent": "pv2simkl-tests/1.0", "simkl-api-key": DEFAULT_KEYS["simkl"]}

@@ -21,10 +21,10 @@ import pytest
 from fixtures.mock_catalog import Catalog, catalog_from_titles, hard_cases
 from fixtures.mock_services import DEFAULT_KEYS, MockServices
 from pv2simkl import net
-from pv2simkl.config import PROVIDER_SECTIONS, ProviderSettings
+from pv2simkl.config import PROVIDER_SECTIONS, ProviderSettings, parse_limits
 from pv2simkl.providers import provider_class
 from pv2simkl.providers.base import Provider
-from pv2simkl.providers.http import HttpClient, ResponseCache, parse_limits
+from pv2simkl.providers.http import HttpClient, ResponseCache
 from pv2simkl.store import Store
 from tests.fake_clock import FakeClock, patch_mock_services
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.mock_services import DEFAULT_KEYS
+from fixtures.services import DEFAULT_KEYS
 
 # Every secret a provider may hold: none may show up in an error or a log line.
 SECRETS = [

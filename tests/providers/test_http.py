@@ -19,6 +19,7 @@ import time_machine
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from pv2simkl.config import parse_limits
 from pv2simkl.providers.http import (
     MAX_RETRY_AFTER,
     HttpClient,
@@ -28,7 +29,6 @@ from pv2simkl.providers.http import (
     ResponseCache,
     Unauthorized,
     Unavailable,
-    parse_limits,
     tls_context,
 )
 from pv2simkl.store import Store

@@ -7,7 +7,7 @@ import logging
 import pytest
 from provider_support import all_records, assert_no_secret
 
-from fixtures.mock_services import DEFAULT_KEYS, MockServices
+from fixtures.services import DEFAULT_KEYS, MockServices
 from pv2simkl.config import OmdbSettings
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Query

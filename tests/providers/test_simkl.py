@@ -7,7 +7,7 @@ import logging
 import pytest
 from provider_support import all_records, assert_no_secret, own_records
 
-from fixtures.mock_services import MockServices
+from fixtures.services import MockServices
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Query
 from pv2simkl.providers.http import Unauthorized, Unavailable

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from fixtures.generator import build_history
-from fixtures.mock_catalog import Catalog, catalog_from_history
-from fixtures.mock_services import DEFAULT_KEYS, MockServices
+from fixtures.services import DEFAULT_KEYS, MockServices
+from fixtures.services.catalog import Catalog, catalog_from_history
 from pv2simkl.errors import SimklApiError, SimklAuthError
 from pv2simkl.sinks.simkl_api import SimklApi
 from tests.fake_clock import FakeClock, patch_mock_services

@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from fixtures.generator import build_history
-from fixtures.mock_catalog import Catalog, catalog_from_history
-from fixtures.mock_services import DEFAULT_KEYS, SERVICES, MockServices
+from fixtures.services import DEFAULT_KEYS, SERVICES, MockServices
+from fixtures.services.catalog import Catalog, catalog_from_history
 from pv2simkl.cli import app
 from pv2simkl.sinks import simkl_api
 from tests.fake_clock import FakeClock, patch_mock_services

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.generator import build_history
-from fixtures.mock_catalog import catalog_from_history
-from fixtures.mock_services import DEFAULT_KEYS, MockServices
+from fixtures.services import DEFAULT_KEYS, MockServices
+from fixtures.services.catalog import catalog_from_history
 from pv2simkl.models import WatchEvent
 from pv2simkl.sinks import simkl_push as pusher
 from pv2simkl.store import Store
