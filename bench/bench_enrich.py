@@ -396,8 +396,7 @@ def main() -> None:
     shows = len(catalog) - movies - anime
     documented = {s: sustained(DEFAULT_LIMITS[s]) for s in PLAN_SERVICES}
     together = plan_floor(movies, shows, anime, documented)
-    from pv2simkl.config import load_settings
-    from pv2simkl.providers.http import parse_limits
+    from pv2simkl.config import load_settings, parse_limits
 
     settings = load_settings(env={})
     configured = {s: sustained(parse_limits(settings.provider(s).limits)) for s in PLAN_SERVICES}

@@ -13,9 +13,10 @@ next to top-level names such as ``PV2SIMKL_DATA_DIR``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -27,182 +28,343 @@ from pv2simkl.errors import ConfigError
 APP = "pv2simkl"
 ENV_PREFIX = "PV2SIMKL_"
 
+# ------------------------------------------------------------------ what a setting is
+
+
+def setting(default: Any, help: str, **checks: Any) -> Any:
+    """A settings field: its default, the one line of ``help`` that `config init` writes
+    above it, and what is checked whenever a value is set: ``choices`` (the values
+    allowed), ``min`` (the least number allowed) or ``check`` (a function that says why a
+    value is refused, as the end of a sentence, or returns None)."""
+    metadata = {"help": help, **checks}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def field_meta(cls: type, name: str) -> dict[str, Any]:
+    """The metadata of ``cls``'s field ``name``, those of the classes it derives from
+    filling in what it leaves out (a provider's ``limits = "40/1"`` keeps the check and the
+    help of :class:`ProviderSettings`'s)."""
+    meta: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        found = getattr(klass, "__dataclass_fields__", {}).get(name)
+        if found is not None and name in vars(klass).get("__annotations__", {}):
+            meta.update(found.metadata)
+    return meta
+
+
+def section_name(cls: type) -> str:
+    """``TmdbSettings`` → ``tmdb``: every section class is named ``<Section>Settings``."""
+    return cls.__name__.removesuffix("Settings").lower()
+
+
+def section_help(cls: type) -> str:
+    """The first line of the section class's docstring (`config init` heads it with it)."""
+    return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+
+def check_value(cls: type, key: str, value: Any, where: str) -> None:
+    """Refuse ``value`` for ``cls``'s ``key`` in one sentence that starts with ``where``."""
+    meta = field_meta(cls, key)
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        allowed = [repr(c) for c in choices if c != ""]
+        text = " or ".join([", ".join(allowed[:-1]), allowed[-1]] if len(allowed) > 1 else allowed)
+        empty = " (or empty)" if "" in choices else ""
+        raise ConfigError(f"{where} {value!r} must be {text}{empty}.")
+    least = meta.get("min")
+    if least is not None and isinstance(value, int | float) and not value >= least:
+        raise ConfigError(f"{where} must be at least {least}, not {value!r}.")
+    check: Callable[[Any], str | None] | None = meta.get("check")
+    why = check(value) if check is not None else None
+    if why:
+        raise ConfigError(f"{where} {value!r} {why}.")
+
+
+class Section:
+    """A section of the settings: every value is checked when the section is made (and
+    :func:`load_settings` checks each value it sets, naming where it came from)."""
+
+    def __post_init__(self) -> None:
+        name = section_name(type(self))
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            check_value(type(self), f.name, getattr(self, f.name), f"[{name}] {f.name}")
+
+
+# ------------------------------------------------------------------ checks of single values
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be more than 0"
+
+
+def _time_zone(name: str) -> str | None:
+    if name in {"", "local"}:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "is not a time zone name such as Europe/Berlin or 'local'"
+    return None
+
+
+def mode_bits(text: str) -> int | None:
+    """A ``file_mode`` as permission bits; None unless the owner can read and write and
+    nothing beyond rwx for owner, group and others is set (no setuid, no sticky bit)."""
+    try:
+        bits = int(str(text).strip().lower().removeprefix("0o"), 8)
+    except ValueError:
+        return None
+    return bits if 0 <= bits <= 0o777 and bits & 0o600 == 0o600 else None
+
+
+def _file_mode(text: str) -> str | None:
+    if mode_bits(text) is not None:
+        return None
+    return (
+        'must be an octal mode such as "0600" (only you) or "0644", that lets you read '
+        "and write the file"
+    )
+
+
+def _crontab(line: str) -> str | None:
+    """Why ``line`` is no five-field crontab line (APScheduler is asked only when a
+    line is set: it is slow to import)."""
+    if not line.strip():
+        return None
+    fields = line.split()
+    if len(fields) != 5:
+        return "is not a crontab line (it needs five fields: minute hour day month weekday)"
+    from apscheduler.triggers.cron import CronTrigger
+
+    minute, hour, day, month, weekday = fields
+    try:
+        CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=weekday)
+    except ValueError as exc:
+        return f"is not a crontab line ({exc})"
+    return None
+
+
+def parse_limits(text: str) -> list[tuple[int, float]]:
+    """``"3/1, 60/60"`` → ``[(3, 1.0), (60, 60.0)]``."""
+    limits = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        calls, _, seconds = part.strip().rstrip("s").partition("/")
+        try:
+            limits.append((int(calls), float(seconds or 1)))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a rate such as '10/1' or '3/1, 60/60'") from None
+    return limits
+
+
+def _limits(text: str) -> str | None:
+    try:
+        rates = parse_limits(text)
+    except ValueError:
+        return "is not a rate such as '10/1' or '3/1, 60/60'"
+    if any(calls < 1 or not 0 < seconds < float("inf") for calls, seconds in rates):
+        return "must allow at least 1 call in a positive number of seconds, as '10/1' does"
+    return None
+
+
+def _services(order: list[str]) -> str | None:
+    from pv2simkl.providers import REGISTRY
+
+    unknown = [name for name in order if name not in REGISTRY]
+    if unknown:
+        return f"names no service pv2simkl knows ({', '.join(unknown)}); known: " + ", ".join(
+            REGISTRY
+        )
+    return None
+
+
+# ------------------------------------------------------------------ the sections
+
 
 @dataclass
-class PathsSettings:
-    """Where things live. Empty means "the platform default under the data dir"."""
+class PathsSettings(Section):
+    """Where things live. Empty means the platform default (see `pv2simkl doctor`)."""
 
-    data_dir: str = ""
-    db: str = ""
-    export_dir: str = ""
-    inbox: str = ""
+    data_dir: str = setting(
+        "", "Folder for the store, exports, inbox and state; empty: the user data folder."
+    )
+    db: str = setting("", "The SQLite store; empty: pv2simkl.sqlite3 in the data folder.")
+    export_dir: str = setting(
+        "", "Where the Simkl CSV files go; empty: exports/ in the data folder."
+    )
+    inbox: str = setting(
+        "", "Folder the daemon watches for saved pages and exports; empty: inbox/."
+    )
 
 
 @dataclass
-class ExportSettings:
-    """How Simkl CSVs are written."""
+class ExportSettings(Section):
+    """How Simkl CSV files are written."""
 
-    date_format: str = "mdy"  # "mdy" = Simkl's sample (8/21/2015); "iso" = 2015-08-21
-    timezone: str = "local"  # zone used to turn a watch instant into WatchedDate
-    max_rows: int = 1000  # rows per delta file before a new file starts
-    keep_files: int = 100  # newest delta files kept; 0 keeps all
-    file_mode: str = "0600"  # permissions of the CSV files, in octal (0600: only the user)
-    csv: bool = True  # write delta CSVs in each sync (turn off when [simkl] push does the job)
+    date_format: str = setting(
+        "mdy", '"mdy" as in Simkl\'s sample (8/21/2015), or "iso" (2015-08-21).',
+        choices=("mdy", "iso"),
+    )  # fmt: skip
+    timezone: str = setting(
+        "local", 'Zone of the WatchedDate: "local" or a name such as "Europe/Berlin".',
+        check=_time_zone,
+    )  # fmt: skip
+    max_rows: int = setting(1000, "Rows per CSV file before a new file starts.", min=1)
+    keep_files: int = setting(
+        100, "Newest CSV files kept in the export folder; 0 keeps all.", min=0
+    )
+    file_mode: str = setting(
+        "0600", 'Permissions of the CSV files, in octal: "0600" lets only you read them.',
+        check=_file_mode,
+    )  # fmt: skip
+    csv: bool = setting(
+        True, "Write delta CSVs in each sync (off when [simkl] push sends the watches)."
+    )
 
     def mode_bits(self) -> int:
-        """``file_mode`` as permission bits. The owner must be able to read and write the
-        file; nothing beyond rwx for owner, group and others (no setuid, no sticky bit)."""
-        text = str(self.file_mode).strip().lower().removeprefix("0o")
-        try:
-            bits = int(text, 8)
-        except ValueError:
-            bits = -1
-        if not 0 <= bits <= 0o777 or bits & 0o600 != 0o600:
-            raise ConfigError(
-                f"[export] file_mode {self.file_mode!r} must be an octal mode such as "
-                '"0600" (only you) or "0644", that lets you read and write the file.'
-            )
-        return bits
+        """``file_mode`` as permission bits."""
+        bits = mode_bits(self.file_mode)
+        if bits is None:
+            check_value(ExportSettings, "file_mode", self.file_mode, "[export] file_mode")
+        return bits  # type: ignore[return-value]
 
 
 @dataclass
-class ImportSettings:
+class ImportSettings(Section):
     """How history files are read."""
 
-    # The language files are written in, as `import --locale`: it overrides what a file says
-    # (a page's <html lang>). Empty = each file's own.
-    default_locale: str = ""
-
-
-@dataclass
-class MetadataSettings:
-    """How works are matched to metadata ids."""
-
-    order: list[str] = field(
-        default_factory=lambda: ["simkl", "tmdb", "tvdb", "mal", "jikan", "imdbapi", "omdb"]
+    default_locale: str = setting(
+        "", "Language the files are written in (e.g. de-DE); overrides a page's own."
     )
-    offline: bool = False  # send no request at all (cached answers only)
-    threads: int = 32  # works looked up at once (each provider keeps to its own limit)
-    language: str = ""  # e.g. "de-DE" for localized titles; empty: from the imported pages
 
 
 @dataclass
-class ProviderSettings:
-    """One metadata service. ``limits`` is "calls/seconds[, calls/seconds…]"."""
+class MetadataSettings(Section):
+    """How titles are matched to Simkl, TMDB, TVDB, IMDb and MyAnimeList ids."""
 
-    enabled: bool = True
-    base_url: str = ""
-    limits: str = ""
-    timeout: float = 20.0
-    attempts: int = 6
-
-
-@dataclass
-class SimklSettings(ProviderSettings):
-    base_url: str = "https://api.simkl.com"
-    limits: str = "10/1"
-    client_id: str = ""
-    access_token: str = ""  # from `pv2simkl simkl login` (keyring simkl.access_token)
-    push: bool = False  # push every new watch to Simkl's API in each sync (issue 11)
+    order: list[str] = setting(
+        ["simkl", "tmdb", "tvdb", "mal", "jikan", "imdbapi", "omdb"],
+        "Services asked, in this order; a service missing here is not used.",
+        check=_services,
+    )  # fmt: skip
+    offline: bool = setting(False, "Send no request at all; use cached answers only.")
+    threads: int = setting(
+        32, "Titles looked up at once (each service keeps to its own limits).", min=1
+    )
+    language: str = setting(
+        "", 'Language of titles, e.g. "de-DE"; empty: the language of the pages.'
+    )
 
 
 @dataclass
-class TmdbSettings(ProviderSettings):
-    base_url: str = "https://api.themoviedb.org/3"
-    limits: str = "40/1"  # TMDB allows about 50/s; stay under it
-    token: str = ""  # v4 read access token (Bearer)
-    api_key: str = ""  # or the v3 key
+class ProviderSettings(Section):
+    """One metadata service. Each provider module derives its own section from this one
+    (its defaults and keys; its docstring heads the section in `config init`)."""
+
+    enabled: bool = setting(True, "Use this service at all (it must also be in [metadata] order).")
+    base_url: str = setting("", "Where the API lives (point it at a mirror or a test server).")
+    limits: str = setting(
+        "", 'Requests allowed, "calls/seconds", several separated by commas.', check=_limits
+    )
+    timeout: float = setting(20.0, "Seconds to wait for one answer.", check=_positive)
+    attempts: int = setting(
+        6, "Tries per request before giving up (with backoff, honouring Retry-After).", min=1
+    )
 
 
 @dataclass
-class TvdbSettings(ProviderSettings):
-    base_url: str = "https://api4.thetvdb.com/v4"
-    limits: str = "10/1"  # unpublished; conservative
-    api_key: str = ""
-    pin: str = ""
+class AmazonSettings(Section):
+    """The Amazon account and where its pages live."""
 
-
-@dataclass
-class MalSettings(ProviderSettings):
-    base_url: str = "https://api.myanimelist.net/v2"
-    limits: str = "3/1"  # undocumented; MAL answers 403 "DoS detected" when pushed
-    client_id: str = ""
-
-
-@dataclass
-class JikanSettings(ProviderSettings):
-    base_url: str = "https://api.jikan.moe/v4"
-    limits: str = "3/1, 60/60"
-
-
-@dataclass
-class ImdbapiSettings(ProviderSettings):
-    base_url: str = "https://api.imdbapi.dev"
-    limits: str = "5/1"
-
-
-@dataclass
-class OmdbSettings(ProviderSettings):
-    base_url: str = "https://www.omdbapi.com"
-    limits: str = "10/1, 1000/86400"  # a free key has 1,000 requests a day
-    api_key: str = ""
-
-
-@dataclass
-class AmazonSettings:
-    """The Amazon account and where its pages live (every URL can point elsewhere)."""
-
-    signin_url: str = "https://www.amazon.com/ap/signin"
-    startup_config_url: str = (
+    signin_url: str = setting("https://www.amazon.com/ap/signin", "Amazon's sign-in page.")
+    startup_config_url: str = setting(
         "https://atv-ps.primevideo.com/cdp/usage/GetAppStartupConfig"
-        "?deviceID=&deviceTypeID=AOAGZA014O5RE&firmware=1&gascEnabled=false&version=1"
+        "?deviceID=&deviceTypeID=AOAGZA014O5RE&firmware=1&gascEnabled=false&version=1",
+        "Where Prime Video's players learn the account's site and region.",
     )
-    video_website: str = ""  # empty: the account's home site from the startup config
-    region: str = ""  # na | eu | fe; empty: from the startup config
-    catalog_url: str = ""  # empty: atv-ps[-region].<site>, as Amazon's players use
-    timeout: float = 30.0
-    overlap: int = 1  # pages of known events read before an incremental fetch stops
-    email: str = ""
-    password: str = ""
-    totp_secret: str = ""
+    video_website: str = setting(
+        "", "The account's Prime Video site; empty: from the startup config."
+    )
+    region: str = setting(
+        "", "na, eu or fe; empty: from the startup config.", choices=("", "na", "eu", "fe")
+    )
+    catalog_url: str = setting(
+        "", "Catalog host for episode numbers; empty: as Amazon's players use."
+    )
+    timeout: float = setting(30.0, "Seconds to wait for one Amazon page.", check=_positive)
+    overlap: int = setting(1, "Pages of already-stored events read before an update stops.", min=0)
+    email: str = setting("", "The Amazon account's email.")
+    password: str = setting("", "The Amazon password.")
+    totp_secret: str = setting("", "The two-step verification secret, for one-time codes.")
 
 
 @dataclass
-class DaemonSettings:
-    """How the background service runs."""
+class DaemonSettings(Section):
+    """The background service (`pv2simkl daemon`, `pv2simkl service install`)."""
 
-    interval_minutes: int = 360  # a sync every 6 hours …
-    cron: str = ""  # … or a crontab line such as "0 4 * * *" (wins over the interval)
-    jitter_seconds: int = 300
-    settle_seconds: float = 2.0  # a dropped file is read once its size held this long
-    run_at_start: bool = True
-    fetch: bool = True  # fetch from Amazon in each sync when credentials or cookies exist
-    enrich: bool = True
+    interval_minutes: int = setting(360, "Minutes between two syncs …", min=1)
+    cron: str = setting(
+        "", '… or a crontab line such as "0 4 * * *" (wins over the interval).', check=_crontab
+    )
+    jitter_seconds: int = setting(
+        300, "Random delay added to each sync, up to this many seconds.", min=0
+    )
+    settle_seconds: float = setting(
+        2.0, "A dropped file is read once its size held still this long.", min=0
+    )
+    run_at_start: bool = setting(True, "Sync once as soon as the daemon starts.")
+    fetch: bool = setting(True, "Fetch from Amazon in each sync when credentials or cookies exist.")
+    enrich: bool = setting(True, "Look up ids in each sync.")
 
 
-PROVIDER_SECTIONS: dict[str, type] = {
-    "simkl": SimklSettings,
-    "tmdb": TmdbSettings,
-    "tvdb": TvdbSettings,
-    "mal": MalSettings,
-    "jikan": JikanSettings,
-    "imdbapi": ImdbapiSettings,
-    "omdb": OmdbSettings,
-}
 # Settings that are secrets: never logged, never in an error, refused in a world-readable file.
 SECRET_KEYS = {
     "client_id", "token", "api_key", "pin", "password", "totp_secret", "email", "access_token",
 }  # fmt: skip
 
-SECTIONS: dict[str, type] = {
+BASE_SECTIONS: dict[str, type] = {
     "paths": PathsSettings,
     "export": ExportSettings,
     "import": ImportSettings,
     "metadata": MetadataSettings,
     "amazon": AmazonSettings,
     "daemon": DaemonSettings,
-    **PROVIDER_SECTIONS,
 }
+
+
+def provider_names() -> list[str]:
+    """The metadata services' sections, from the registry (no provider module loaded)."""
+    from pv2simkl.providers import REGISTRY
+
+    return list(REGISTRY)
+
+
+@functools.cache
+def provider_section(name: str) -> type[ProviderSettings]:
+    """The settings class of one service, from its provider module."""
+    from pv2simkl.providers import provider_class
+
+    return provider_class(name).settings_class
+
+
+def section_names() -> list[str]:
+    return [*BASE_SECTIONS, *provider_names()]
+
+
+def __getattr__(name: str) -> Any:
+    """``PROVIDER_SECTIONS`` and ``SECTIONS`` (name → class), made on first use: they load
+    every provider module, which a command such as `status` has no need of."""
+    if name == "PROVIDER_SECTIONS":
+        return {n: provider_section(n) for n in provider_names()}
+    if name == "SECTIONS":
+        return {**BASE_SECTIONS, **{n: provider_section(n) for n in provider_names()}}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Short env names for the settings a user or a test sets most.
 ALIASES = {
@@ -216,7 +378,8 @@ ALIASES = {
 
 @dataclass
 class Settings:
-    """Every setting, by section."""
+    """Every setting, by section. A metadata service's section (``settings.tmdb``) is
+    made on first use, from its provider module."""
 
     paths: PathsSettings = field(default_factory=PathsSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
@@ -224,20 +387,28 @@ class Settings:
     metadata: MetadataSettings = field(default_factory=MetadataSettings)
     amazon: AmazonSettings = field(default_factory=AmazonSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
-    simkl: SimklSettings = field(default_factory=SimklSettings)
-    tmdb: TmdbSettings = field(default_factory=TmdbSettings)
-    tvdb: TvdbSettings = field(default_factory=TvdbSettings)
-    mal: MalSettings = field(default_factory=MalSettings)
-    jikan: JikanSettings = field(default_factory=JikanSettings)
-    imdbapi: ImdbapiSettings = field(default_factory=ImdbapiSettings)
-    omdb: OmdbSettings = field(default_factory=OmdbSettings)
+    providers: dict[str, ProviderSettings] = field(default_factory=dict)
     config_file: Path | None = None
 
     def section(self, name: str) -> Any:
-        return getattr(self, "import_" if name == "import" else name)
+        if name in BASE_SECTIONS:
+            return getattr(self, "import_" if name == "import" else name)
+        return self.provider(name)
 
     def provider(self, name: str) -> ProviderSettings:
-        return getattr(self, name)
+        if name not in self.providers:
+            self.providers[name] = provider_section(name)()
+        return self.providers[name]
+
+    def __getattr__(self, name: str) -> ProviderSettings:
+        if name != "providers" and name in provider_names():
+            return self.provider(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
 
 
 def _coerce(value: Any, kind: type, where: str) -> Any:
@@ -263,22 +434,25 @@ def _coerce(value: Any, kind: type, where: str) -> Any:
 
 
 def _apply(settings: Settings, section: str, key: str, value: Any, where: str) -> None:
-    if section not in SECTIONS:
+    known = section_names()
+    if section not in known:
         raise ConfigError(
-            f"{where}: unknown section [{section}]{_did_you_mean(section, SECTIONS)}; "
-            f"known: {', '.join(SECTIONS)}."
+            f"{where}: unknown section [{section}]{_did_you_mean(section, known)}; "
+            f"known: {', '.join(known)}."
         )
     target = settings.section(section)
-    hints = get_type_hints(type(target))
+    hints = _hints(type(target))
     if key not in hints:
         raise ConfigError(
             f"{where}: unknown setting {key!r} in [{section}]{_did_you_mean(key, hints)}; "
             f"known: {', '.join(hints)}."
         )
-    setattr(target, key, _coerce(value, hints[key], where))
+    value = _coerce(value, hints[key], where)
+    check_value(type(target), key, value, where)
+    setattr(target, key, value)
 
 
-def _did_you_mean(name: str, known: Mapping[str, object]) -> str:
+def _did_you_mean(name: str, known: Mapping[str, object] | list[str]) -> str:
     """`` (did you mean max_rows?)`` when one known name is close to ``name``."""
     import difflib
 
@@ -310,7 +484,10 @@ def load_settings(
     """Build the settings: defaults, then the file, then the environment, then ``overrides``.
 
     ``overrides`` maps ``(section, key)`` to a value (the CLI's flags); ``None`` values
-    are ignored so unset flags do not clobber anything.
+    are ignored so unset flags do not clobber anything. Every value is checked as it is
+    set (its type, and the range or the choices its field allows); a bad one is refused
+    in one sentence that names where it came from (the file and its section, the
+    environment variable or the flag).
 
     A config file named by ``config_file`` or ``PV2SIMKL_CONFIG`` must exist (a mistyped
     name is refused, not ignored); the default one may be missing. A store (``db``) set
@@ -348,8 +525,12 @@ def load_settings(
                 "or move the secret to the keyring or an environment variable."
             )
         settings.config_file = path
-    for section, cls in SECTIONS.items():
-        for f in dataclasses.fields(cls):
+    set_in_env = [name for name in env if name.startswith(ENV_PREFIX)]
+    for section in section_names():
+        prefix = f"{ENV_PREFIX}{section.upper()}_"
+        if section not in BASE_SECTIONS and not any(n.startswith(prefix) for n in set_in_env):
+            continue  # a service's section is loaded only when the environment sets it
+        for f in dataclasses.fields(settings.section(section)):
             name = _env_key(section, f.name)
             if name in env:
                 _apply(settings, section, f.name, env[name], name)
@@ -433,6 +614,32 @@ class Paths:
     log_dir: Path
     cache_dir: Path
 
+    @property
+    def amazon_cookies(self) -> Path:
+        """The Amazon session's cookies (an LWP jar, 0600), shared by the headless
+        session and the browser sign-in."""
+        return self.data_dir / "amazon-cookies.lwp"
+
+    @property
+    def browser_profile(self) -> Path:
+        """The Chromium profile of ``login --browser`` and ``fetch --browser``."""
+        return self.data_dir / "browser-profile"
+
+    @property
+    def daemon_state(self) -> Path:
+        """What the running daemon says of itself (pid, last cycle), for ``status``."""
+        return self.state_dir / "daemon.json"
+
+    @property
+    def daemon_lock(self) -> Path:
+        """Held by the running daemon: one daemon per data folder."""
+        return self.state_dir / "daemon.lock"
+
+    @property
+    def log_file(self) -> Path:
+        """The daemon's own log (rotated beside it as ``pv2simkl.log.1`` …)."""
+        return self.log_dir / "pv2simkl.log"
+
     @classmethod
     def from_settings(cls, settings: Settings) -> Paths:
         dirs = platform_dirs()
@@ -487,7 +694,7 @@ def fill_secrets_from_keyring(
     it says so. Returns the names filled in.
     """
     wanted = []
-    for section in [*PROVIDER_SECTIONS, "amazon"] if sections is None else sections:
+    for section in [*provider_names(), "amazon"] if sections is None else sections:
         target = settings.section(section)
         for f in dataclasses.fields(target):
             if f.name in SECRET_KEYS and not getattr(target, f.name):

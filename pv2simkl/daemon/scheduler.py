@@ -18,30 +18,20 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pv2simkl.config import DaemonSettings
-from pv2simkl.errors import ConfigError
 
 log = logging.getLogger(__name__)
 JOB_ID = "pv2simkl-sync"
 
 
 def trigger(settings: DaemonSettings):
-    """The trigger the settings ask for (cron wins over the interval)."""
+    """The trigger the settings ask for (cron wins over the interval); the settings checked
+    both when they were made."""
     if settings.cron.strip():
-        fields = settings.cron.split()
-        try:
-            if len(fields) != 5:
-                raise ValueError("it needs five fields: minute hour day month weekday")
-            minute, hour, day, month, weekday = fields
-            # from_crontab() takes no jitter: build the trigger from the five fields.
-            jitter = settings.jitter_seconds or None
-            return CronTrigger(minute=minute, hour=hour, day=day, month=month,
-                               day_of_week=weekday, jitter=jitter)  # fmt: skip
-        except ValueError as exc:
-            raise ConfigError(
-                f"[daemon] cron {settings.cron!r} is not a crontab line ({exc})."
-            ) from None
-    if settings.interval_minutes < 1:
-        raise ConfigError("[daemon] interval_minutes must be at least 1.")
+        minute, hour, day, month, weekday = settings.cron.split()
+        # from_crontab() takes no jitter: build the trigger from the five fields.
+        jitter = settings.jitter_seconds or None
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=weekday, jitter=jitter)  # fmt: skip
     return IntervalTrigger(
         minutes=settings.interval_minutes, jitter=settings.jitter_seconds or None
     )

@@ -1,8 +1,13 @@
 """Metadata providers (Simkl, TMDB, TVDB, MAL / Jikan, IMDb via imdbapi.dev / OMDb).
 
-Each is one class behind :class:`~pv2simkl.providers.base.Provider`, enabled by its
-config section. :func:`build` makes the enabled ones, each with its own
+Each is one class behind :class:`~pv2simkl.providers.base.Provider`, in its own module
+with its own settings section (``settings_class``), and one line of :data:`REGISTRY`.
+:func:`build` makes the enabled ones, each with its own
 :class:`~pv2simkl.providers.http.HttpClient` (limiter, retries, cache, breaker).
+
+Adding a service: its module (the provider class and its settings class), its line here,
+its test (and its fake service in ``fixtures/``). Nothing here loads a provider module or
+the HTTP stack until it is asked for: the config reads the registry's names at every start.
 """
 
 from __future__ import annotations
@@ -14,28 +19,31 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pv2simkl.config import PROVIDER_SECTIONS, Settings, fill_secrets_from_keyring
-from pv2simkl.providers.base import Provider
-from pv2simkl.providers.http import HttpClient, ResponseCache, parse_limits
+if TYPE_CHECKING:
+    from pv2simkl.config import Settings
+    from pv2simkl.providers.base import Provider
+    from pv2simkl.providers.http import ResponseCache
 
 log = logging.getLogger(__name__)
 
-# config section → module holding its class
-MODULES = {
-    "simkl": "simkl", "tmdb": "tmdb", "tvdb": "tvdb", "mal": "mal", "jikan": "mal",
-    "imdbapi": "imdb", "omdb": "imdb",
-}  # fmt: skip
+# config section (and provider name) → "module:class"; the order is the sections' order.
+REGISTRY = {
+    "simkl": "pv2simkl.providers.simkl:Simkl",
+    "tmdb": "pv2simkl.providers.tmdb:Tmdb",
+    "tvdb": "pv2simkl.providers.tvdb:Tvdb",
+    "mal": "pv2simkl.providers.mal:MyAnimeList",
+    "jikan": "pv2simkl.providers.mal:Jikan",
+    "imdbapi": "pv2simkl.providers.imdb:ImdbApiDev",
+    "omdb": "pv2simkl.providers.imdb:Omdb",
+}
 
 
 def provider_class(name: str) -> type[Provider]:
-    """The Provider subclass whose ``name`` is ``name``."""
-    module = importlib.import_module(f"pv2simkl.providers.{MODULES[name]}")
-    for value in vars(module).values():
-        is_provider = isinstance(value, type) and issubclass(value, Provider)
-        if is_provider and getattr(value, "name", None) == name:
-            return value
-    raise LookupError(f"no provider class named {name!r} in pv2simkl.providers.{MODULES[name]}")
+    """The Provider subclass registered as ``name`` (its module is loaded now)."""
+    module, _, attr = REGISTRY[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 @dataclass
@@ -56,9 +64,12 @@ def build(
 
     The keyring is asked only for a provider that lacks a required key (a key in the
     environment or the file wins, and then the keyring is not touched at all)."""
+    from pv2simkl.config import fill_secrets_from_keyring, parse_limits
+    from pv2simkl.providers.http import HttpClient, ResponseCache
+
     cache = ResponseCache(db_path) if db_path else None
-    order = [n for n in settings.metadata.order if n in PROVIDER_SECTIONS]
-    order += [n for n in PROVIDER_SECTIONS if n not in order]
+    order = [n for n in settings.metadata.order if n in REGISTRY]
+    order += [n for n in REGISTRY if n not in order]
     states = []
     for name in order:
         section = settings.provider(name)

@@ -9,13 +9,17 @@ it cannot work without). A failure stays inside its provider: the resolver catch
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pv2simkl.config import ProviderSettings
 from pv2simkl.models import Ids
-from pv2simkl.providers.http import HttpClient, ProviderError, Unauthorized
+from pv2simkl.providers.errors import ProviderError, Unauthorized
+
+if TYPE_CHECKING:
+    from pv2simkl.providers.http import HttpClient
 
 MediaKind = Literal["movie", "tv", "anime"]
 
@@ -88,6 +92,7 @@ class Provider(ABC):
 
     name: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()  # settings without which it cannot work (keys)
+    settings_class: ClassVar[type[ProviderSettings]]  # its config section
 
     def __init__(self, settings: ProviderSettings, client: HttpClient):
         self.settings = settings
@@ -121,6 +126,16 @@ class Provider(ABC):
         """Episode number → title of one season, for episodes known only by title."""
         return None
 
+    def search_year_first(
+        self, year: int | None, search: Callable[[int | None], list[Candidate]]
+    ) -> list[Candidate]:
+        """``search(year)``, and ``search(None)`` when that finds nothing and there was a
+        year: a Prime year can be a re-release's, a later season's, or off by one."""
+        found = search(year)
+        if not found and year is not None:
+            found = search(None)
+        return found
+
     def probe(self) -> None:
         """One cheap authenticated call; raises ProviderError if the key or service fails."""
         self.search(Query(title="The Godfather", kind="movie", year=1972))
@@ -134,6 +149,11 @@ class Provider(ABC):
         except ProviderError:
             return "unreachable"
         return "ok"
+
+
+def candidates(items: Iterable[Any], build: Callable[[Any], Candidate | None]) -> list[Candidate]:
+    """``build`` of each item of an answer's list, the items it makes nothing of left out."""
+    return [c for c in map(build, items) if c is not None]
 
 
 def year_of(value: Any) -> int | None:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
-from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, year_of
+from pv2simkl.providers.base import Candidate, MediaKind, Provider, Query, candidates, year_of
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.base import unique_texts as _dedup
-from pv2simkl.providers.http import BadResponse, RateLimited, Unauthorized
+from pv2simkl.providers.errors import BadResponse, RateLimited, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,23 @@ IMDBAPI_KINDS: dict[str, MediaKind] = {
 }  # fmt: skip
 OMDB_KINDS: dict[str, MediaKind] = {"movie": "movie", "series": "tv"}
 PROBE_ID = "tt0068646"  # The Godfather: a title every IMDb service knows
+
+
+@dataclass
+class ImdbapiSettings(ProviderSettings):
+    """imdbapi.dev, IMDb ids (no key)."""
+
+    base_url: str = "https://api.imdbapi.dev"
+    limits: str = "5/1"
+
+
+@dataclass
+class OmdbSettings(ProviderSettings):
+    """OMDb, IMDb ids (needs an API key; 1,000 requests a day on a free key)."""
+
+    base_url: str = "https://www.omdbapi.com"
+    limits: str = "10/1, 1000/86400"  # a free key has 1,000 requests a day
+    api_key: str = setting("", "The API key.")
 
 
 def imdb_id(value: Any) -> str | None:
@@ -48,6 +67,7 @@ class ImdbApiDev(Provider):
 
     name: ClassVar[str] = "imdbapi"
     needs: ClassVar[tuple[str, ...]] = ()
+    settings_class = ImdbapiSettings
 
     def search(self, query: Query) -> list[Candidate]:
         """Titles of the wanted kind; the service takes no year, the resolver weighs it."""
@@ -66,12 +86,7 @@ class ImdbApiDev(Provider):
         if not isinstance(titles, list):
             raise BadResponse(self.name, "search answer has no list of titles")
         wanted = "movie" if query.kind == "movie" else "tv"
-        out = []
-        for item in titles:
-            candidate = self._candidate(item)
-            if candidate is not None and candidate.kind == wanted:
-                out.append(candidate)
-        return out
+        return [c for c in candidates(titles, self._candidate) if c.kind == wanted]
 
     def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
         """The title behind a known IMDb id (its type, year and names)."""
@@ -118,6 +133,7 @@ class Omdb(Provider):
 
     name: ClassVar[str] = "omdb"
     needs: ClassVar[tuple[str, ...]] = ("api_key",)
+    settings_class = OmdbSettings
 
     @classmethod
     def auth(cls, settings: Any) -> tuple[dict[str, str], dict[str, str]]:
@@ -130,12 +146,8 @@ class Omdb(Provider):
         if not title:
             return []
         kind = "movie" if query.kind == "movie" else "series"
-        params: dict[str, Any] = {"s": title, "type": kind, "y": query.year}
-        found = self._search(params)
-        if not found and query.year is not None:
-            # The year hint of a Prime title can be off by one (release vs. premiere).
-            found = self._search({**params, "y": None})
-        return found
+        params: dict[str, Any] = {"s": title, "type": kind}
+        return self.search_year_first(query.year, lambda year: self._search({**params, "y": year}))
 
     def _search(self, params: dict[str, Any]) -> list[Candidate]:
         response = self.client.get("/", params, kind="search")
@@ -147,12 +159,7 @@ class Omdb(Provider):
         items = data.get("Search")
         if not isinstance(items, list):
             raise BadResponse(self.name, "search answer has no Search list")
-        out = []
-        for item in items:
-            candidate = self._candidate(item)
-            if candidate is not None:
-                out.append(candidate)
-        return out
+        return candidates(items, self._candidate)
 
     def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
         """The title behind an IMDb id; an episode's id leads to its series (``seriesID``)."""

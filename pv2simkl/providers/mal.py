@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pv2simkl import titles as _titles
+from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import (
     AnimeEntry,
@@ -26,12 +27,16 @@ from pv2simkl.providers.base import (
     MediaKind,
     Provider,
     Query,
+    candidates,
     int_or_none,
     year_of,
 )
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.base import unique_texts as _dedup
-from pv2simkl.providers.http import BadResponse, Response
+from pv2simkl.providers.errors import BadResponse
+
+if TYPE_CHECKING:
+    from pv2simkl.providers.http import Response
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,23 @@ STATUSES = {
     "not_yet_aired": "tba", "not yet aired": "tba",
 }  # fmt: skip
 PROBE_TITLE = "Cowboy Bebop"
+
+
+@dataclass
+class MalSettings(ProviderSettings):
+    """MyAnimeList API v2 (needs a client id)."""
+
+    base_url: str = "https://api.myanimelist.net/v2"
+    limits: str = "3/1"  # undocumented; MAL answers 403 "DoS detected" when pushed
+    client_id: str = setting("", "The API client id.")
+
+
+@dataclass
+class JikanSettings(ProviderSettings):
+    """Jikan, the unofficial MyAnimeList API (no key)."""
+
+    base_url: str = "https://api.jikan.moe/v4"
+    limits: str = "3/1, 60/60"
 
 
 def season_queries(names: list[str], season: int) -> list[str]:
@@ -178,6 +200,7 @@ class MyAnimeList(Provider):
 
     name: ClassVar[str] = "mal"
     needs: ClassVar[tuple[str, ...]] = ("client_id",)
+    settings_class = MalSettings
 
     @classmethod
     def auth(cls, settings: Any) -> tuple[dict[str, str], dict[str, str]]:
@@ -203,33 +226,28 @@ class MyAnimeList(Provider):
 
     def _parse_nodes(self, data: list[Any], movie: bool | None) -> list[Candidate]:
         """``[{"node": {…}}]`` → candidates (``movie`` None: of any type)."""
-        out = []
-        for row in data:
-            node = row.get("node") if isinstance(row, dict) else None
-            if not isinstance(node, dict):
-                continue
-            if movie is not None and not _fits(node.get("media_type"), movie):
-                continue
-            mal = int_or_none(node.get("id"))
-            title = _text(node.get("title"))
-            if mal is None or isinstance(node.get("id"), bool) or title is None:
-                continue
-            alt = node.get("alternative_titles")
-            alt = alt if isinstance(alt, dict) else {}
-            synonyms = alt.get("synonyms") if isinstance(alt.get("synonyms"), list) else []
-            out.append(
-                Candidate(
-                    provider=self.name,
-                    title=title,
-                    kind="anime",
-                    year=year_of(node.get("start_date")),
-                    ids=Ids(mal=mal),
-                    titles=_dedup([title, alt.get("en"), alt.get("ja"), *synonyms]),
-                    status=_status(node.get("status"), _is_movie(node.get("media_type"))),
-                    released=release_date(node.get("start_date")),
-                )  # fmt: skip
-            )
-        return out
+        return candidates(data, lambda row: self._candidate(row, movie))
+
+    def _candidate(self, row: Any, movie: bool | None) -> Candidate | None:
+        """One ``{"node": {…}}`` row; None when it has no id or title or is of another type."""
+        node = row.get("node") if isinstance(row, dict) else None
+        if not isinstance(node, dict):
+            return None
+        if movie is not None and not _fits(node.get("media_type"), movie):
+            return None
+        mal = int_or_none(node.get("id"))
+        title = _text(node.get("title"))
+        if mal is None or isinstance(node.get("id"), bool) or title is None:
+            return None
+        alt = node.get("alternative_titles")
+        alt = alt if isinstance(alt, dict) else {}
+        synonyms = alt.get("synonyms") if isinstance(alt.get("synonyms"), list) else []
+        return Candidate(
+            provider=self.name, title=title, kind="anime", year=year_of(node.get("start_date")),
+            ids=Ids(mal=mal), titles=_dedup([title, alt.get("en"), alt.get("ja"), *synonyms]),
+            status=_status(node.get("status"), _is_movie(node.get("media_type"))),
+            released=release_date(node.get("start_date")),
+        )  # fmt: skip
 
     # -- details -----------------------------------------------------------------------
 
@@ -278,6 +296,7 @@ class Jikan(Provider):
 
     name: ClassVar[str] = "jikan"
     needs: ClassVar[tuple[str, ...]] = ()
+    settings_class = JikanSettings
 
     def search(self, query: Query) -> list[Candidate]:
         """Anime titled like the query (Jikan's ranking; filtered by movie or show)."""
@@ -291,13 +310,8 @@ class Jikan(Provider):
         if not isinstance(data, list):
             raise BadResponse(self.name, "/anime answered no data list")
         movie = query.kind == "movie"
-        out = []
-        for item in data:
-            if isinstance(item, dict) and _fits(item.get("type"), movie):
-                candidate = self._candidate(item)
-                if candidate is not None:
-                    out.append(candidate)
-        return out
+        fitting = [i for i in data if isinstance(i, dict) and _fits(i.get("type"), movie)]
+        return candidates(fitting, self._candidate)
 
     def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
         """The anime behind a MAL id (names, year, status); Jikan has no other ids."""

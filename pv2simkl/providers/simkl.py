@@ -13,9 +13,11 @@ that here.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pv2simkl import __version__, titles
+from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import (
     AnimeEntry,
@@ -24,15 +26,36 @@ from pv2simkl.providers.base import (
     MediaKind,
     Provider,
     Query,
+    candidates,
     int_or_none,
+    unique_texts,
     year_of,
 )
 from pv2simkl.providers.base import text_or_none as _text
-from pv2simkl.providers.http import BadResponse, Response
+from pv2simkl.providers.errors import BadResponse
 from pv2simkl.providers.imdb import PROBE_ID, imdb_id
 from pv2simkl.providers.mal import holds_season, release_date, season_queries
 
+if TYPE_CHECKING:
+    from pv2simkl.providers.http import Response
+
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class SimklSettings(ProviderSettings):
+    """Simkl API: ids for the CSV (needs a client id)."""
+
+    base_url: str = "https://api.simkl.com"
+    limits: str = "10/1"
+    client_id: str = setting("", "The API client id.")
+    access_token: str = setting(  # from `pv2simkl simkl login` (keyring simkl.access_token)
+        "", "Your Simkl sign-in, from `pv2simkl simkl login`."
+    )
+    push: bool = setting(  # push every new watch to Simkl's API in each sync (issue 11)
+        False, "Send every new watch to Simkl's API in each sync (see `pv2simkl push`)."
+    )
+
 
 APP = {"app-name": "pv2simkl", "app-version": __version__}
 SEARCH_LIMIT = 10
@@ -77,12 +100,7 @@ def _titles(item: dict[str, Any]) -> list[str]:
     if isinstance(extra, list):
         for entry in extra:
             names.append(entry.get("title") if isinstance(entry, dict) else entry)
-    out: list[str] = []
-    for name in names:
-        text = _text(name)
-        if text and text not in out:
-            out.append(text)
-    return out
+    return unique_texts(names)
 
 
 def _number(value: Any) -> int | None:
@@ -98,6 +116,7 @@ class Simkl(Provider):
 
     name: ClassVar[str] = "simkl"
     needs: ClassVar[tuple[str, ...]] = ("client_id",)
+    settings_class = SimklSettings
 
     @classmethod
     def auth(cls, settings: Any) -> tuple[dict[str, str], dict[str, str]]:
@@ -120,10 +139,9 @@ class Simkl(Provider):
         if not title:
             return []
         endpoints = ("movie",) if query.kind == "movie" else ("tv", "anime")
-        found = self._search_all(endpoints, title, query.year)
-        if not found and query.year is not None:
-            found = self._search_all(endpoints, title, None)
-        return found
+        return self.search_year_first(
+            query.year, lambda year: self._search_all(endpoints, title, year)
+        )
 
     def _search_all(
         self, endpoints: tuple[str, ...], title: str, year: int | None
@@ -155,12 +173,7 @@ class Simkl(Provider):
             raise BadResponse(self.name, f"/search/{endpoint} did not answer a list")
         # A movie search answers movies; an anime search anime; a tv row may say "anime".
         forced = ENDPOINT_KINDS.get(endpoint)
-        out = []
-        for item in response.data:
-            candidate = self._candidate(item, forced)
-            if candidate is not None:
-                out.append(candidate)
-        return out
+        return candidates(response.data, lambda item: self._candidate(item, forced))
 
     def _candidate(self, item: Any, kind: MediaKind | None = None) -> Candidate | None:
         """A search row or a record as a candidate; None without a title or a Simkl id.
@@ -225,7 +238,7 @@ class Simkl(Provider):
                 data = [data]
             if not isinstance(data, list):
                 raise BadResponse(self.name, "/search/id did not answer a list")
-            hits = [c for c in map(self._candidate, data) if c is not None]
+            hits = candidates(data, self._candidate)
             if hits:
                 # An id shared by a movie and a show: the one of the kind asked for.
                 same = [c for c in hits if (c.kind == "movie") == (kind == "movie")]

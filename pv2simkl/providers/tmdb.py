@@ -11,8 +11,10 @@ header) or a v3 ``api_key`` query parameter.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import (
     Candidate,
@@ -20,11 +22,12 @@ from pv2simkl.providers.base import (
     MediaKind,
     Provider,
     Query,
+    candidates,
     int_or_none,
     year_of,
 )  # fmt: skip
 from pv2simkl.providers.base import text_or_none as _text
-from pv2simkl.providers.http import BadResponse
+from pv2simkl.providers.errors import BadResponse
 from pv2simkl.providers.imdb import PROBE_ID, imdb_id
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,16 @@ ANIMATION = 16  # TMDB genre id
 # Planned, Pilot); a movie's that is out (else: Rumored, Planned, In Production, …).
 ENDED_SHOW = {"ended", "canceled", "cancelled"}
 OUT_MOVIE = {"released"}
+
+
+@dataclass
+class TmdbSettings(ProviderSettings):
+    """TMDB API v3 (needs a v4 read access token or a v3 key)."""
+
+    base_url: str = "https://api.themoviedb.org/3"
+    limits: str = "40/1"  # TMDB allows about 50/s; stay under it
+    token: str = setting("", "The v4 read access token (Bearer).")
+    api_key: str = setting("", "The API key.")  # or the v3 key
 
 
 def release_date(value: Any) -> str | None:
@@ -68,6 +81,7 @@ class Tmdb(Provider):
 
     name: ClassVar[str] = "tmdb"
     needs: ClassVar[tuple[str, ...]] = ("token", "api_key")  # either one is enough
+    settings_class = TmdbSettings
 
     @classmethod
     def missing(cls, settings: Any) -> list[str]:
@@ -96,16 +110,12 @@ class Tmdb(Provider):
         if not title:
             return []
         movie = query.kind == "movie"
-        params: dict[str, Any] = {
-            "query": title, "include_adult": "false", "language": query.language or None,
-            ("year" if movie else "first_air_date_year"): query.year,
-        }  # fmt: skip
+        params = {"query": title, "include_adult": "false", "language": query.language or None}
         path = "/search/movie" if movie else "/search/tv"
-        found = self._search(path, params, movie)
-        if not found and query.year is not None:
-            params["year" if movie else "first_air_date_year"] = None
-            found = self._search(path, params, movie)
-        return found
+        year_key = "year" if movie else "first_air_date_year"
+        return self.search_year_first(
+            query.year, lambda year: self._search(path, {**params, year_key: year}, movie)
+        )
 
     def _search(self, path: str, params: dict[str, Any], movie: bool) -> list[Candidate]:
         response = self.client.get(path, params, kind="search")
@@ -115,12 +125,7 @@ class Tmdb(Provider):
         results = data.get("results") if isinstance(data, dict) else None
         if not isinstance(results, list):
             raise BadResponse(self.name, f"{path} answered no list of results")
-        out = []
-        for item in results:
-            candidate = self._candidate(item, "movie" if movie else "tv")
-            if candidate is not None:
-                out.append(candidate)
-        return out
+        return candidates(results, lambda item: self._candidate(item, "movie" if movie else "tv"))
 
     def _candidate(self, item: Any, kind: MediaKind) -> Candidate | None:
         """A search, ``/find`` or detail row; None without an id or a title."""

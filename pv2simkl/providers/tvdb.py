@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pv2simkl.config import ProviderSettings
+from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import (
     Candidate,
@@ -26,14 +27,30 @@ from pv2simkl.providers.base import (
     MediaKind,
     Provider,
     Query,
+    candidates,
     int_or_none,
+    unique_texts,
     year_of,
 )
 from pv2simkl.providers.base import text_or_none as _text
-from pv2simkl.providers.http import BadResponse, HttpClient, Response, Unauthorized
+from pv2simkl.providers.errors import BadResponse, Unauthorized
 from pv2simkl.providers.imdb import imdb_id
 
+if TYPE_CHECKING:
+    from pv2simkl.providers.http import HttpClient, Response
+
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class TvdbSettings(ProviderSettings):
+    """TheTVDB API v4 (needs an API key; a PIN for user-supported keys)."""
+
+    base_url: str = "https://api4.thetvdb.com/v4"
+    limits: str = "10/1"  # unpublished; conservative
+    api_key: str = setting("", "The API key.")
+    pin: str = setting("", "The subscriber PIN of a user-supported key.")
+
 
 # Where earlier builds cached the token: the entry is deleted whenever a cache is opened.
 LEGACY_TOKEN_KEY = "tvdb-token"
@@ -76,12 +93,7 @@ def _names(item: dict[str, Any]) -> list[str]:
     aliases = item.get("aliases")
     if isinstance(aliases, list):
         raw += [a.get("name") if isinstance(a, dict) else a for a in aliases]
-    out: list[str] = []
-    for name in raw:
-        text = _text(name)
-        if text and text not in out:
-            out.append(text)
-    return out
+    return unique_texts(raw)
 
 
 def _kind(item: dict[str, Any], asked: MediaKind) -> MediaKind:
@@ -126,6 +138,7 @@ class Tvdb(Provider):
 
     name: ClassVar[str] = "tvdb"
     needs: ClassVar[tuple[str, ...]] = ("api_key",)
+    settings_class = TvdbSettings
 
     def __init__(self, settings: ProviderSettings, client: HttpClient):
         super().__init__(settings, client)
@@ -201,10 +214,9 @@ class Tvdb(Provider):
             "query": title, "type": "movie" if kind == "movie" else "series",
             "year": query.year, "limit": SEARCH_LIMIT,
         }  # fmt: skip
-        found = self._search(params, kind)
-        if not found and query.year is not None:
-            found = self._search({**params, "year": None}, kind)
-        return found
+        return self.search_year_first(
+            query.year, lambda year: self._search({**params, "year": year}, kind)
+        )
 
     def _search(self, params: dict[str, Any], kind: MediaKind) -> list[Candidate]:
         data = self._get("/search", params, kind="search")
@@ -212,12 +224,7 @@ class Tvdb(Provider):
             return []
         if not isinstance(data, list):
             raise BadResponse(self.name, "/search answered no list")
-        out = []
-        for item in data:
-            candidate = self._candidate(item, kind)
-            if candidate is not None:
-                out.append(candidate)
-        return out
+        return candidates(data, lambda item: self._candidate(item, kind))
 
     def _candidate(self, item: Any, kind: MediaKind) -> Candidate | None:
         """A search result or an extended record; None without an id or a name."""

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pv2simkl.config import ExportSettings
-from pv2simkl.errors import ConfigError, ExportError
+from pv2simkl.errors import ExportError
 from pv2simkl.models import parse_iso_utc
 from pv2simkl.store import Store, locks
 from pv2simkl.words import plural
@@ -76,14 +76,8 @@ class ExportResult:
 
 
 def _zone(name: str) -> tzinfo | None:
-    if name in {"", "local"}:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"[export] timezone {name!r} is not a time zone name such as Europe/Berlin or 'local'."
-        ) from None
+    """``[export] timezone`` (checked when the settings were made): None for the local one."""
+    return None if name in {"", "local"} else ZoneInfo(name)
 
 
 def _watched_date(at: str, precision: str, zone: tzinfo | None) -> date | None:
@@ -115,9 +109,7 @@ def format_date(day: date, style: str) -> str:
     """Simkl's sample writes ``8/21/2015`` (M/D/YYYY, unpadded); ``iso`` gives 2015-08-21."""
     if style == "iso":
         return day.isoformat()
-    if style == "mdy":
-        return f"{day.month}/{day.day}/{day.year}"
-    raise ConfigError(f"[export] date_format {style!r} must be 'mdy' or 'iso'.")
+    return f"{day.month}/{day.day}/{day.year}"
 
 
 Event = tuple[int | None, int | None, str, str]  # season, episode, watched_at, precision
@@ -407,10 +399,7 @@ def export(
 ) -> ExportResult:
     """Write a delta (or, with ``all_history``, the whole history) as Simkl CSVs."""
     zone = _zone(settings.timezone)
-    format_date(date(2000, 1, 1), settings.date_format)  # a bad format fails before any write
     mode = file_mode(settings)
-    if settings.max_rows < 1:
-        raise ConfigError("[export] max_rows must be at least 1.")
     try:
         export_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -8,11 +8,10 @@ import pytest
 from provider_support import all_records, assert_no_secret
 
 from fixtures.services import DEFAULT_KEYS, MockServices
-from pv2simkl.config import OmdbSettings
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Query
 from pv2simkl.providers.http import Unauthorized, Unavailable
-from pv2simkl.providers.imdb import Omdb, imdb_id
+from pv2simkl.providers.imdb import Omdb, OmdbSettings, imdb_id
 
 HARD_TITLES = ["movie:alive", "movie:100-wolf", "movie:face-off", "movie:crouching-tiger"]
 

@@ -8,11 +8,10 @@ import pytest
 from provider_support import all_records, assert_no_secret, own_records
 
 from fixtures.services import DEFAULT_KEYS, MockServices
-from pv2simkl.config import TmdbSettings
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Query
 from pv2simkl.providers.http import RateLimited, Unauthorized, Unavailable
-from pv2simkl.providers.tmdb import Tmdb
+from pv2simkl.providers.tmdb import Tmdb, TmdbSettings
 
 
 def test_der_pate_found_by_its_german_title(make, mock: MockServices, hard) -> None:
