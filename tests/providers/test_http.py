@@ -20,7 +20,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pv2simkl.config import parse_limits
-from pv2simkl.config import parse_limits
 from pv2simkl.providers.http import (
     MAX_RETRY_AFTER,
     HttpClient,
