@@ -579,7 +579,7 @@ def amazon_session(ctx: Context, *, ask_code: Callable[[], str] | None = None):
     if settings.email or settings.password:
         creds = Credentials(settings.email, settings.password, settings.totp_secret)
     return AmazonSession(
-        settings, cookie_path=ctx.paths.data_dir / "amazon-cookies.lwp",
+        settings, cookie_path=ctx.paths.amazon_cookies,
         state_dir=ctx.paths.state_dir, credentials=creds, ask_code=ask_code,
     )  # fmt: skip
 
@@ -651,8 +651,8 @@ def browser_login(
     if opening is not None:
         opening()
     return browser.login(
-        url, cookie_path=ctx.paths.data_dir / "amazon-cookies.lwp",
-        profile=ctx.paths.data_dir / "browser-profile", headless=headless, timeout=timeout,
+        url, cookie_path=ctx.paths.amazon_cookies,
+        profile=ctx.paths.browser_profile, headless=headless, timeout=timeout,
     )  # fmt: skip
 
 
@@ -668,8 +668,8 @@ def browser_fetch(ctx: Context, *, headless: bool = True) -> ImportResult:
     from pv2simkl.sources import browser
 
     html = browser.scrape(
-        _history_url(ctx), profile=ctx.paths.data_dir / "browser-profile",
-        cookie_path=ctx.paths.data_dir / "amazon-cookies.lwp", headless=headless,
+        _history_url(ctx), profile=ctx.paths.browser_profile,
+        cookie_path=ctx.paths.amazon_cookies, headless=headless,
     )  # fmt: skip
     flat = page_importer.parse(html, name="browser")
     added = ctx.store.add_import(
@@ -773,8 +773,7 @@ def _fetch_configured(ctx: Context) -> bool:
     """Whether a fetch would run, told without the keyring: a saved session, or Amazon
     credentials in the environment or the file."""
     amazon = ctx.settings.amazon
-    cookies = ctx.paths.data_dir / "amazon-cookies.lwp"
-    return bool(amazon.email or amazon.password or cookies.exists())
+    return bool(amazon.email or amazon.password or ctx.paths.amazon_cookies.exists())
 
 
 def can_fetch(ctx: Context) -> bool:
@@ -782,8 +781,7 @@ def can_fetch(ctx: Context) -> bool:
     from pv2simkl import credentials
 
     amazon = credentials.amazon(ctx.settings)
-    cookies = ctx.paths.data_dir / "amazon-cookies.lwp"
-    return bool((amazon.email and amazon.password) or cookies.exists())
+    return bool((amazon.email and amazon.password) or ctx.paths.amazon_cookies.exists())
 
 
 def sync(

@@ -202,9 +202,7 @@ def store_restore(src: Path) -> None:
     from pv2simkl.store import maintenance
 
     with session() as ctx:
-        report = maintenance.restore(
-            ctx.paths.db, src, daemon_lock=ctx.paths.state_dir / "daemon.lock"
-        )
+        report = maintenance.restore(ctx.paths.db, src, daemon_lock=ctx.paths.daemon_lock)
         say(f"Restored {report.path} from {src}: {_counts_line(report.counts)}.")
         if report.aside:
             say(f"The store it replaced is kept as {report.aside}.")

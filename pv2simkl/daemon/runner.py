@@ -131,14 +131,14 @@ class Daemon:
         next_run = scheduler.next_run(self.sched) if self.sched else None
         state = {"pid": os.getpid(), "next_run": next_run.isoformat() if next_run else None,
                  "inbox": str(self.ctx.paths.inbox)}  # fmt: skip
-        path = self.ctx.paths.state_dir / "daemon.json"
+        path = self.ctx.paths.daemon_state
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(state), encoding="utf-8")
         os.replace(tmp, path)
 
     def run(self, *, install_signals: bool = True) -> int:
         paths = self.ctx.paths
-        lock = Lock(paths.state_dir / "daemon.lock")
+        lock = Lock(paths.daemon_lock)
         try:
             if install_signals:
                 signal.signal(signal.SIGTERM, self.stop)
@@ -163,7 +163,7 @@ class Daemon:
                 self.observer.join(timeout=5)
             if self.sched is not None:
                 self.sched.shutdown(wait=False)
-            (paths.state_dir / "daemon.json").unlink(missing_ok=True)
+            paths.daemon_state.unlink(missing_ok=True)
             lock.release()
             log.info("daemon stopped")
         return 0
@@ -242,5 +242,5 @@ class Daemon:
 def run(ctx: pipeline.Context) -> int:
     setup_logging(ctx.paths.log_dir)
     if sys.stderr.isatty():
-        log.info("logging to %s", ctx.paths.log_dir / "pv2simkl.log")
+        log.info("logging to %s", ctx.paths.log_file)
     return Daemon(ctx).run()
