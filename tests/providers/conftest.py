@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.mock_catalog import Catalog, catalog_from_titles, hard_cases
-from fixtures.mock_services import DEFAULT_KEYS, MockServices
+from fixtures.services import DEFAULT_KEYS, MockServices
+from fixtures.services.catalog import Catalog, catalog_from_titles, hard_cases
 from pv2simkl import net
 from pv2simkl.config import PROVIDER_SECTIONS, ProviderSettings, parse_limits
 from pv2simkl.providers import provider_class
