@@ -716,3 +716,80 @@ def fill_secrets_from_keyring(
             setattr(target, key, value)
             filled.append(f"{section}.{key}")
     return filled
+
+
+# ------------------------------------------------------------------ config.toml files
+
+
+def stage_private(path: Path, text: str) -> Path:
+    """Write ``text`` next to ``path``, mode 0600, flushed to disk; returns the temp file."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    return tmp
+
+
+def check_staged(tmp: Path, path: Path) -> None:
+    """The staged file must load as pv2simkl settings; errors name the real file."""
+    try:
+        load_settings(config_file=tmp, env={})
+    except ConfigError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(str(exc).replace(str(tmp), str(path))) from None
+
+
+def default_config_text() -> str:
+    """A ``config.toml`` with every setting at its default, each with its field's help as
+    a one-line comment and each section headed by its class's docstring.
+
+    Secrets appear only as comments that point at ``pv2simkl credentials set``.
+    """
+    import tomlkit
+
+    out = [
+        "# pv2simkl settings. Each line shows the default: change what you need; a key you",
+        "# delete keeps its default. Every setting can also be set in the environment as",
+        "# PV2SIMKL_<SECTION>_<KEY>, which wins over this file (`pv2simkl doctor` shows them).",
+        "# Secrets (Amazon account, API keys) do not belong here: `pv2simkl credentials set",
+        "# <section>` keeps them in the system keyring.",
+    ]
+    for section in section_names():
+        cls = BASE_SECTIONS.get(section) or provider_section(section)
+        out += ["", f"# {section_help(cls)}".rstrip(), f"[{section}]"]
+        defaults = cls()
+        secrets = []
+        for f in dataclasses.fields(cls):
+            help_text = field_meta(cls, f.name).get("help", "")
+            if f.name in SECRET_KEYS:
+                secrets.append((f.name, help_text or f.name))
+                continue
+            if help_text:
+                out.append(f"# {help_text}")
+            out.append(f"{f.name} = {tomlkit.item(getattr(defaults, f.name)).as_string()}")
+        for key, help_text in secrets:
+            out.append(
+                f"# {key} (secret, never in this file): {help_text} "
+                f"Set it with `pv2simkl credentials set {section}` or {_env_key(section, key)}."
+            )
+    return "\n".join(out) + "\n"
+
+
+def write_default_config(config_path: Path, *, force: bool = False) -> Path:
+    """`config init`: write the commented default ``config.toml`` (mode 0600); refuse to
+    overwrite one unless ``force``. Returns the path written."""
+    config_path = Path(config_path)
+    if config_path.exists() and not force:
+        raise ConfigError(
+            f"{config_path} already exists; edit it, or run `pv2simkl config init --force` "
+            "to replace it with the defaults."
+        )
+    tmp = stage_private(config_path, default_config_text())
+    check_staged(tmp, config_path)
+    os.replace(tmp, config_path)
+    return config_path

@@ -1,16 +1,13 @@
-"""``pv2simkl config migrate OLD`` and ``pv2simkl config init``.
+"""``pv2simkl config migrate OLD``: the old exporter's settings into pv2simkl's.
 
 ``migrate`` reads the old exporter's settings, either its ``config.js`` (a JavaScript
-object literal after ``module.exports =`` or ``export default``) or its later
-``config.json`` in either of its two shapes, and writes pv2simkl's ``config.toml``.
+object literal after ``module.exports =`` or ``export default``, read by json5) or its
+later ``config.json`` in either of its two shapes, and writes pv2simkl's ``config.toml``.
 Secrets (API keys, client ids, the Amazon account) go to the system keyring through
 ``store_secret`` and never into the file; client secrets are dropped, as pv2simkl has no
 use for them. The file is edited with tomlkit so an existing file keeps its comments and
 other keys, and a key the user already set differently is left alone unless ``force``.
 The report names what went where, never a value.
-
-``init`` writes a commented ``config.toml`` holding every setting of
-:mod:`pv2simkl.config` with its default, so that a person can see what there is to set.
 """
 
 from __future__ import annotations
@@ -28,7 +25,13 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from pv2simkl import credentials
-from pv2simkl.config import PROVIDER_SECTIONS, SECRET_KEYS, SECTIONS, load_settings
+from pv2simkl.config import (
+    SECRET_KEYS,
+    SECTIONS,
+    check_staged,
+    provider_names,
+    stage_private,
+)
 from pv2simkl.errors import ConfigError
 
 StoreSecret = Callable[[str, dict[str, str]], object]
@@ -84,7 +87,7 @@ _PROVIDER_NAMES = {
     "themoviedb": "tmdb",
     "thetvdb": "tvdb",
     "myanimelist": "mal",
-    **{name: name for name in PROVIDER_SECTIONS},
+    **{name: name for name in provider_names()},
 }
 # The old exporter's defaults: not the user's choice, so pv2simkl's own defaults stay.
 _OLD_DEFAULT_ORDER = ["simkl", "tmdb", "tvdb", "imdb", "mal"]
@@ -104,81 +107,70 @@ def _norm(name: object) -> str:
 # ---------------------------------------------------------------- reading the old file
 
 
-def _blank(text: str, start: int, end: int) -> str:
-    """``text`` with ``[start, end)`` turned into spaces, newlines kept (positions hold)."""
-    middle = re.sub(r"[^\n]", " ", text[start:end])
-    return text[:start] + middle + text[end:]
+# ``module.exports =``, ``exports.default =`` or ``export default`` at the start of a line
+# (or after a ``;``): a line that is a comment starts with ``//`` or ``*`` instead.
+_EXPORT = re.compile(
+    r"(?:^|;)[ \t]*(?:module\.exports\s*=|exports\.default\s*=|export\s+default\b)\s*",
+    re.MULTILINE,
+)
+_BARE = re.compile(r"\s*(?:(?://[^\n]*|/\*.*?\*/)\s*)*\{", re.DOTALL)  # comments, then {
 
 
-def _code_only(text: str) -> str:
-    """``text`` with comments and string contents blanked, so regexes see only code."""
-    out = text
-    i, n = 0, len(text)
-    while i < n:
-        if text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out, i = _blank(out, i, j), j
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out, i = _blank(out, i, j), j
-        elif text[i] in "'\"`":
-            quote, j = text[i], i + 1
-            while j < n and text[j] != quote and (quote == "`" or text[j] != "\n"):
-                j += 2 if text[j] == "\\" else 1
-            out, i = _blank(out, i + 1, min(j, n)), j + 1
-        else:
-            i += 1
-    return out
-
-
-_EXPORT = re.compile(r"\bmodule\.exports\s*=\s*|\bexports\.default\s*=\s*|\bexport\s+default\s+")
-
-
-def _object_literal(text: str, path: Path) -> str:
-    """The exported object of a ``config.js``; everything else blanked, positions kept.
+def _literal_start(text: str, path: Path) -> int:
+    """Where the exported object literal of a ``config.js`` starts (its ``{``).
 
     Handles ``module.exports = {…};``, ``export default {…}`` and the two-step
     ``const config = {…}; module.exports = config;``.
     """
-    code = _code_only(text)
-    found = _EXPORT.search(code)
-    if not found and code.lstrip().startswith("{"):
-        return text  # a bare object literal
+    found = _EXPORT.search(text)
     if not found:
         raise ConfigError(
             f"{path} does not look like the old exporter's config.js: "
             "no `module.exports = { … }` or `export default { … }` in it."
         )
     start = found.end()
-    if code[start : start + 1] != "{":
-        name = re.match(r"[A-Za-z_$][\w$]*", code[start:])
-        decl = name and re.search(
-            rf"\b(?:const|let|var)\s+{re.escape(name[0])}\s*=\s*(?=\{{)", code
+    if text[start : start + 1] == "{":
+        return start
+    name = re.match(r"[A-Za-z_$][\w$]*", text[start:])
+    decl = name and re.search(
+        rf"(?:^|;)[ \t]*(?:const|let|var)\s+{re.escape(name[0])}\s*=\s*(?=\{{)", text, re.MULTILINE
+    )
+    if not decl:
+        raise ConfigError(
+            f"{path}: the exported value is not an object literal `{{ … }}`; "
+            "simplify the file to `module.exports = { … };`."
         )
-        if not decl:
-            raise ConfigError(
-                f"{path}: the exported value is not an object literal `{{ … }}`; "
-                "simplify the file to `module.exports = { … };`."
-            )
-        start = decl.end()
-    depth, end = 0, len(text)
-    for i in range(start, len(code)):
-        if code[i] == "{":
-            depth += 1
-        elif code[i] == "}":
-            depth -= 1
-            if depth == 0:
-                end = i + 1
-                break
-    return _blank(_blank(text, end, len(text)), 0, start)
+    return decl.end()
 
 
 def _error_position(message: str) -> tuple[int, int] | None:
     """json5 says ``<string>:LINE Unexpected "x" at column COL``."""
     found = re.search(r":(\d+)\b.*?column (\d+)", message)
     return (int(found[1]), int(found[2])) if found else None
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    """The index in ``text`` of a 1-based line and column."""
+    lines = text.split("\n")
+    return sum(len(x) + 1 for x in lines[: line - 1]) + column - 1
+
+
+def _parse(text: str, start: int) -> Any:
+    """json5 of the value that starts at ``start``, whatever follows it (``;``, more
+    code). What comes before is blanked, newlines kept, so that json5's line and column
+    are the file's."""
+    source = re.sub(r"[^\n]", " ", text[:start]) + text[start:]
+    try:
+        return json5.loads(source)
+    except ValueError as exc:
+        where = _error_position(str(exc))
+        if where is None or start == 0:
+            raise
+        end = _offset(source, *where)  # the value may have ended just before what failed
+        try:
+            return json5.loads(source[:end])
+        except ValueError:
+            raise exc from None
 
 
 def read_old_config(path: Path) -> dict[str, Any]:
@@ -195,9 +187,9 @@ def read_old_config(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Cannot read {path} ({type(exc).__name__}).") from None
     javascript = path.suffix.lower() in {".js", ".cjs", ".mjs"}
-    source = _object_literal(text, path) if javascript or _EXPORT.search(_code_only(text)) else text
+    bare = not _EXPORT.search(text) and (not javascript or _BARE.match(text))
     try:
-        data = json5.loads(source)
+        data = _parse(text, 0 if bare else _literal_start(text, path))
     except (ValueError, RecursionError) as exc:
         where = _error_position(str(exc))
         if not where:
@@ -327,7 +319,7 @@ def _order(old: str, value: Any, found: _Found) -> None:
             order.append(provider)
     if order:
         found.add(_Entry(old, "metadata", "order", order))
-        left = [n for n in PROVIDER_SECTIONS if n not in order]
+        left = [n for n in provider_names() if n not in order]
         if left:
             why = "those providers stay off; add them to [metadata] order to use them"
             found.ignored.append((f"{old} (without {', '.join(left)})", why))
@@ -472,29 +464,6 @@ def _default(entry: _Entry, current: Any) -> bool:
     return entry.key in names and getattr(cls(), entry.key) == current
 
 
-def _stage(path: Path, text: str) -> Path:
-    """Write ``text`` next to ``path``, mode 0600, flushed to disk; returns the temp file."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, 0o600)
-    return tmp
-
-
-def _check_loads(tmp: Path, path: Path) -> None:
-    """The staged file must load as pv2simkl settings; errors name the real file."""
-    try:
-        load_settings(config_file=tmp, env={})
-    except ConfigError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ConfigError(str(exc).replace(str(tmp), str(path))) from None
-
-
 def migrate(
     old_path: Path,
     config_path: Path,
@@ -553,8 +522,8 @@ def migrate(
         report.moved_out.append(entry.target)
     tmp = None
     if sets or removes:
-        tmp = _stage(config_path, tomlkit.dumps(doc))
-        _check_loads(tmp, config_path)
+        tmp = stage_private(config_path, tomlkit.dumps(doc))
+        check_staged(tmp, config_path)
     try:
         by_section: dict[str, dict[str, str]] = {}
         for entry in entries:
@@ -570,145 +539,3 @@ def migrate(
         os.replace(tmp, config_path)
         report.written = True
     return report
-
-
-# ---------------------------------------------------------------- init
-
-SECTION_HELP = {
-    "paths": "Where things live. Empty means the platform default (see `pv2simkl doctor`).",
-    "export": "How Simkl CSV files are written.",
-    "import": "How history files are read.",
-    "metadata": "How titles are matched to Simkl, TMDB, TVDB, IMDb and MyAnimeList ids.",
-    "amazon": "The Amazon account and where its pages live.",
-    "daemon": "The background service (`pv2simkl daemon`, `pv2simkl service install`).",
-    "simkl": "Simkl API: ids for the CSV (needs a client id).",
-    "tmdb": "TMDB API v3 (needs a v4 read access token or a v3 key).",
-    "tvdb": "TheTVDB API v4 (needs an API key; a PIN for user-supported keys).",
-    "mal": "MyAnimeList API v2 (needs a client id).",
-    "jikan": "Jikan, the unofficial MyAnimeList API (no key).",
-    "imdbapi": "imdbapi.dev, IMDb ids (no key).",
-    "omdb": "OMDb, IMDb ids (needs an API key; 1,000 requests a day on a free key).",
-}
-_PROVIDER_HELP = {
-    "enabled": "Use this service at all (it must also be in [metadata] order).",
-    "base_url": "Where the API lives (point it at a mirror or a test server).",
-    "limits": 'Requests allowed, "calls/seconds", several separated by commas.',
-    "timeout": "Seconds to wait for one answer.",
-    "attempts": "Tries per request before giving up (with backoff, honouring Retry-After).",
-}
-FIELD_HELP: dict[str, dict[str, str]] = {
-    "paths": {
-        "data_dir": "Folder for the store, exports, inbox and state; empty: the user data folder.",
-        "db": "The SQLite store; empty: pv2simkl.sqlite3 in the data folder.",
-        "export_dir": "Where the Simkl CSV files go; empty: exports/ in the data folder.",
-        "inbox": "Folder the daemon watches for saved pages and exports; empty: inbox/.",
-    },
-    "export": {
-        "date_format": '"mdy" as in Simkl\'s sample (8/21/2015), or "iso" (2015-08-21).',
-        "timezone": 'Zone of the WatchedDate: "local" or a name such as "Europe/Berlin".',
-        "max_rows": "Rows per CSV file before a new file starts.",
-        "keep_files": "Newest CSV files kept in the export folder; 0 keeps all.",
-        "file_mode": 'Permissions of the CSV files, in octal: "0600" lets only you read them.',
-        "csv": "Write delta CSVs in each sync (off when [simkl] push sends the watches).",
-    },
-    "import": {
-        "default_locale": "Language the files are written in (e.g. de-DE); overrides a page's own.",
-    },
-    "metadata": {
-        "order": "Services asked, in this order; a service missing here is not used.",
-        "offline": "Send no request at all; use cached answers only.",
-        "threads": "Titles looked up at once (each service keeps to its own limits).",
-        "language": 'Language of titles, e.g. "de-DE"; empty: the language of the pages.',
-    },
-    "amazon": {
-        "signin_url": "Amazon's sign-in page.",
-        "startup_config_url": "Where Prime Video's players learn the account's site and region.",
-        "video_website": "The account's Prime Video site; empty: from the startup config.",
-        "region": "na, eu or fe; empty: from the startup config.",
-        "catalog_url": "Catalog host for episode numbers; empty: as Amazon's players use.",
-        "timeout": "Seconds to wait for one Amazon page.",
-        "overlap": "Pages of already-stored events read before an update stops.",
-        "email": "The Amazon account's email.",
-        "password": "The Amazon password.",
-        "totp_secret": "The two-step verification secret, for one-time codes.",
-    },
-    "daemon": {
-        "interval_minutes": "Minutes between two syncs …",
-        "cron": '… or a crontab line such as "0 4 * * *" (wins over the interval).',
-        "jitter_seconds": "Random delay added to each sync, up to this many seconds.",
-        "settle_seconds": "A dropped file is read once its size held still this long.",
-        "run_at_start": "Sync once as soon as the daemon starts.",
-        "fetch": "Fetch from Amazon in each sync when credentials or cookies exist.",
-        "enrich": "Look up ids in each sync.",
-    },
-    **{
-        name: {
-            **_PROVIDER_HELP,
-            "client_id": "The API client id.",
-            "token": "The v4 read access token (Bearer).",
-            "api_key": "The API key.",
-            "pin": "The subscriber PIN of a user-supported key.",
-        }
-        for name in PROVIDER_SECTIONS
-    },
-}
-FIELD_HELP["simkl"] = {
-    **FIELD_HELP["simkl"],
-    "access_token": "Your Simkl sign-in, from `pv2simkl simkl login`.",
-    "push": "Send every new watch to Simkl's API in each sync (see `pv2simkl push`).",
-}
-
-
-def _toml_value(value: Any) -> str:
-    return tomlkit.item(value).as_string()
-
-
-def default_config_text() -> str:
-    """A ``config.toml`` with every setting at its default, each with a one-line comment.
-
-    Secrets appear only as comments that point at ``pv2simkl credentials set``.
-    """
-    out = [
-        "# pv2simkl settings. Each line shows the default: change what you need; a key you",
-        "# delete keeps its default. Every setting can also be set in the environment as",
-        "# PV2SIMKL_<SECTION>_<KEY>, which wins over this file (`pv2simkl doctor` shows them).",
-        "# Secrets (Amazon account, API keys) do not belong here: `pv2simkl credentials set",
-        "# <section>` keeps them in the system keyring.",
-    ]
-    for section, cls in SECTIONS.items():
-        out += ["", f"# {SECTION_HELP.get(section, '')}".rstrip(), f"[{section}]"]
-        defaults = cls()
-        secrets = []
-        for f in dataclasses.fields(cls):
-            if f.name in SECRET_KEYS:
-                secrets.append(f.name)
-                continue
-            help_text = FIELD_HELP.get(section, {}).get(f.name)
-            if help_text:
-                out.append(f"# {help_text}")
-            out.append(f"{f.name} = {_toml_value(getattr(defaults, f.name))}")
-        for key in secrets:
-            help_text = FIELD_HELP.get(section, {}).get(key, key)
-            env = f"PV2SIMKL_{section.upper()}_{key.upper()}"
-            out.append(
-                f"# {key} (secret, never in this file): {help_text} "
-                f"Set it with `pv2simkl credentials set {section}` or {env}."
-            )
-    return "\n".join(out) + "\n"
-
-
-def init(config_path: Path, *, force: bool = False) -> Path:
-    """Write the commented default ``config.toml`` (mode 0600); refuse to overwrite one.
-
-    Returns the path written.
-    """
-    config_path = Path(config_path)
-    if config_path.exists() and not force:
-        raise ConfigError(
-            f"{config_path} already exists; edit it, or run `pv2simkl config init --force` "
-            "to replace it with the defaults."
-        )
-    tmp = _stage(config_path, default_config_text())
-    _check_loads(tmp, config_path)
-    os.replace(tmp, config_path)
-    return config_path

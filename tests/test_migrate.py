@@ -1,5 +1,6 @@
-"""`config migrate` from the old exporter's config.js / config.json, and `config init`: real
-files, a real TOML round trip through pv2simkl's own loader, secrets into a fake store."""
+"""`config migrate` from the old exporter's config.js / config.json, and `config init`
+(pv2simkl.config.write_default_config): real files, a real TOML round trip through
+pv2simkl's own loader, secrets into a fake store."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from pv2simkl import migrate
-from pv2simkl.config import SECRET_KEYS, SECTIONS, Settings, load_settings
+from pv2simkl.config import (
+    SECRET_KEYS,
+    SECTIONS,
+    Settings,
+    field_meta,
+    load_settings,
+    write_default_config,
+)
 from pv2simkl.errors import ConfigError
 
 SIMKL_ID = "c0ffee5eed1234567890abcdef1234567890abcdef1234567890abcdef123456"
@@ -369,7 +377,7 @@ def test_the_real_store_with_no_keyring_says_what_to_do(tmp_path: Path) -> None:
 
 def test_init_writes_every_setting_with_its_default(tmp_path: Path) -> None:
     config = tmp_path / "new" / "config.toml"
-    assert migrate.init(config) == config
+    assert write_default_config(config) == config
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     text = config.read_text(encoding="utf-8")
     data = tomllib.loads(text)
@@ -384,7 +392,8 @@ def test_init_writes_every_setting_with_its_default(tmp_path: Path) -> None:
             else:
                 assert data[section][name] == getattr(defaults.section(section), name)
                 assert getattr(settings.section(section), name) == data[section][name]
-                assert migrate.FIELD_HELP[section][name]  # each setting has its comment
+                assert field_meta(cls, name)["help"]  # each setting has its comment
+                assert f"# {field_meta(cls, name)['help']}\n{name} = " in text
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if " = " in line and not line.startswith("#"):
@@ -394,14 +403,14 @@ def test_init_writes_every_setting_with_its_default(tmp_path: Path) -> None:
 def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
     config = write(tmp_path / "config.toml", "[export]\nmax_rows = 5\n")
     with pytest.raises(ConfigError, match="already exists.*--force"):
-        migrate.init(config)
+        write_default_config(config)
     assert config.read_text() == "[export]\nmax_rows = 5\n"
-    migrate.init(config, force=True)
+    write_default_config(config, force=True)
     assert tomllib.loads(config.read_text())["export"]["max_rows"] == 1000
 
 
 def test_migrate_after_init_fills_the_defaults_in(tmp_path: Path) -> None:
-    config = migrate.init(tmp_path / "config.toml")
+    config = write_default_config(tmp_path / "config.toml")
     old = write(tmp_path / "config.json", json_text(CONFIG_JSON_API_KEYS))
     report = migrate.migrate(old, config, store_secret=FakeStore())
     assert ("output_path", "paths.export_dir") in report.settings

@@ -297,10 +297,10 @@ def _config_file() -> Path:
 @click.option("--force", is_flag=True, help="Replace an existing config.toml.")
 def config_init(force: bool) -> None:
     """Write a config.toml holding every setting at its default, each with a comment."""
-    from pv2simkl import migrate
+    from pv2simkl.config import write_default_config
 
     with errors():  # not session(): a broken config.toml must not stop `init --force`
-        path = migrate.init(_config_file(), force=force)
+        path = write_default_config(_config_file(), force=force)
     say(f"Wrote {path}. Secrets go to the keyring: `pv2simkl credentials set amazon`, …")
 
 
