@@ -2,8 +2,9 @@
 
 On Linux (and anything that is not macOS) a systemd *user* unit in
 ``~/.config/systemd/user/pv2simkl.service``; on macOS a LaunchAgent in
-``~/Library/LaunchAgents/io.github.pv2simkl.plist``. Both come from the templates in the
-project's ``systemd/`` and ``launchd/`` folders.
+``~/Library/LaunchAgents/io.github.pv2simkl.plist``. Both come from the templates shipped
+in the package (``pv2simkl/daemon/templates/``, read with :mod:`importlib.resources`); the
+project's ``systemd/`` and ``launchd/`` folders hold examples of what they render to.
 
 The module is plain functions that return data (the rendered file, the commands, the
 paths) gathered in a :class:`Plan`, and two that act: :func:`run` runs commands through a
@@ -31,6 +32,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,45 +57,7 @@ PATH_VARIABLES = (
 # platformdirs reads these on Linux; a service does not inherit them from the shell profile.
 XDG_VARIABLES = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SYSTEMD_TEMPLATE = _PROJECT_ROOT / "systemd" / "pv2simkl.service"
-LAUNCHD_TEMPLATE = _PROJECT_ROOT / "launchd" / "pv2simkl.plist.template.json"
-
-# Copies of the two templates for installs from a wheel, which do not ship the top-level
-# folders. tests/daemon/test_service.py checks that they equal the files.
-BUILTIN_SYSTEMD_TEMPLATE = """\
-# pv2simkl user service, written by `pv2simkl service install` from the template in
-# pv2simkl's systemd/ folder. Edits here are lost on the next install; put your own in
-# `systemctl --user edit pv2simkl.service` instead. Remove with `pv2simkl service uninstall`.
-[Unit]
-Description=pv2simkl: keep Simkl in step with Prime Video
-After=network-online.target
-# Stop retrying after 5 failed starts in 10 minutes (see `pv2simkl service logs`).
-StartLimitIntervalSec=600
-StartLimitBurst=5
-
-[Service]
-Type=simple
-ExecStart={exec_start}
-Restart=on-failure
-RestartSec=10
-# 3: the config is wrong, 15: another daemon runs; a restart cannot fix either.
-RestartPreventExitStatus=3 15
-{environment}
-
-[Install]
-WantedBy=default.target
-"""
-BUILTIN_LAUNCHD_TEMPLATE: dict[str, Any] = {
-    "Label": LABEL,
-    "ProgramArguments": ["{python}", "-m", "pv2simkl", "daemon"],
-    "RunAtLoad": True,
-    "KeepAlive": {"SuccessfulExit": False},
-    "ProcessType": "Background",
-    "EnvironmentVariables": {"PYTHONUNBUFFERED": "1"},
-    "StandardOutPath": "{log_dir}/launchd.out.log",
-    "StandardErrorPath": "{log_dir}/launchd.err.log",
-}
+TEMPLATES = "templates"  # package data beside this module: one file per service kind
 
 
 class ServiceError(Pv2SimklError):
@@ -240,18 +204,19 @@ def launchd_domain(uid: int | None = None) -> str:
 # ---------------------------------------------------------------- rendering
 
 
+def template(name: str) -> str:
+    """The text of the package's template ``name`` (``templates/`` beside this module)."""
+    return (resources.files(__package__) / TEMPLATES / name).read_text(encoding="utf-8")
+
+
 def systemd_template() -> str:
-    """The unit template: the project's ``systemd/pv2simkl.service``, or the built-in copy."""
-    if SYSTEMD_TEMPLATE.is_file():
-        return SYSTEMD_TEMPLATE.read_text(encoding="utf-8")
-    return BUILTIN_SYSTEMD_TEMPLATE
+    """The unit template, ``{exec_start}`` and ``{environment}`` still to fill."""
+    return template("pv2simkl.service")
 
 
 def launchd_template() -> dict[str, Any]:
-    """The plist template: the project's ``launchd/…template.json``, or the built-in copy."""
-    if LAUNCHD_TEMPLATE.is_file():
-        return json.loads(LAUNCHD_TEMPLATE.read_text(encoding="utf-8"))
-    return json.loads(json.dumps(BUILTIN_LAUNCHD_TEMPLATE))
+    """The plist template as data, ``{python}`` and ``{log_dir}`` still to fill."""
+    return json.loads(template("pv2simkl.plist.template.json"))
 
 
 def _systemd_arg(arg: str) -> str:

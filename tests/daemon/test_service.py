@@ -175,13 +175,28 @@ def test_plist_has_the_launchd_keys(tmp_path: Path) -> None:
         assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_built_in_templates_match_the_project_files() -> None:
-    """Wheels do not ship systemd/ and launchd/: the built-in copies must be the same."""
-    assert service.SYSTEMD_TEMPLATE == ROOT / "systemd" / "pv2simkl.service"
-    unit = (ROOT / "systemd" / "pv2simkl.service").read_text(encoding="utf-8")
-    assert unit == service.BUILTIN_SYSTEMD_TEMPLATE
-    plist = json.loads((ROOT / "launchd" / "pv2simkl.plist.template.json").read_text("utf-8"))
-    assert plist == service.BUILTIN_LAUNCHD_TEMPLATE
+def test_the_examples_in_systemd_and_launchd_are_what_the_templates_render() -> None:
+    """The templates are package data (one copy, in every install); the project's
+    systemd/ and launchd/ folders show what they render to, and must stay true."""
+    unit = service.render_unit(
+        Path("/home/you/.local/share/pipx/venvs/pv2simkl/bin/python"),
+        {"PYTHONUNBUFFERED": "1", "PV2SIMKL_DATA_DIR": "/home/you/pv2simkl-data"},
+    )
+    assert (ROOT / "systemd" / "pv2simkl.service").read_text(encoding="utf-8") == unit
+    plist = service.render_plist(
+        Path("/Users/you/.local/pipx/venvs/pv2simkl/bin/python"),
+        {"PV2SIMKL_DATA_DIR": "/Users/you/pv2simkl-data"},
+        Path("/Users/you/Library/Logs/pv2simkl"),
+    )
+    assert (ROOT / "launchd" / "io.github.pv2simkl.plist").read_text(encoding="utf-8") == plist
+
+
+def test_templates_are_package_data() -> None:
+    """Read through importlib.resources, from inside the package, never the project."""
+    folder = Path(service.__file__).parent / service.TEMPLATES
+    assert service.systemd_template() == (folder / "pv2simkl.service").read_text("utf-8")
+    assert service.launchd_template()["Label"] == service.LABEL
+    assert not hasattr(service, "_PROJECT_ROOT")
 
 
 def test_paths_follow_home_and_xdg(tmp_path: Path) -> None:
