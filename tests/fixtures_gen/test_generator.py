@@ -1,4 +1,4 @@
-"""Tests of the fixture generator (fixtures/generator.py) itself, not of the importers.
+"""Tests of the fixture generator (fixtures/generator/) itself, not of the importers.
 
 They check what the importers' tests rely on: byte-identical output per seed, every
 file in every locale, every mandatory case (C1–C15) present in the outputs, well-formed
@@ -23,10 +23,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fixtures import gen_console, gen_export_a, gen_locale_pages, gen_locales
 from fixtures import generator as g
-from fixtures.gen_json2021 import WIDGET as WIDGET_2021
-from fixtures.gen_locales import LANGUAGE_LOCALES
+from fixtures.generator import console as gen_console
+from fixtures.generator import export_a as gen_export_a
+from fixtures.generator import locale_pages as gen_locale_pages
+from fixtures.generator import locales as gen_locales
+from fixtures.generator.exports import ZIP_TIME
+from fixtures.generator.json2021 import WIDGET as WIDGET_2021
+from fixtures.generator.locales import LANGUAGE_LOCALES
+from fixtures.generator.page import LIVE_JS
 from fixtures.make_samples import LOCALE_PAGE_GLOB, SAMPLES, make_samples
 from fixtures.real_samples import REAL_SAMPLES
 
@@ -454,7 +459,7 @@ def test_live_page_script_is_valid_javascript(tmp_path: Path) -> None:
     if node is None:
         pytest.skip("node is not installed")
     script = tmp_path / "live.js"
-    script.write_text(g._LIVE_JS, encoding="utf-8")
+    script.write_text(LIVE_JS, encoding="utf-8")
     subprocess.run([node, "--check", str(script)], check=True)
 
 
@@ -557,7 +562,7 @@ def test_csv_headers_and_shapes(en_us: Path) -> None:
         names = set(zf.namelist())
         assert {f"{C_DIR}/{n}" for n in ("Viewing History.csv", "Watch Events.csv",
                 "Search History.csv", "Promotional Trailers Viewed.csv")} == names  # fmt: skip
-        assert all(info.date_time == g._ZIP_TIME for info in zf.infolist())
+        assert all(info.date_time == ZIP_TIME for info in zf.infolist())
     viewing = _zip_csv(en_us, "Viewing History.csv")
     assert viewing.startswith('\ufeff"')
     rows = list(csv.DictReader(io.StringIO(viewing[1:])))

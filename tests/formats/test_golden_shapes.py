@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from golden_support import LOCALE_SAMPLES, SAMPLES, GoldenCheck
 
-from fixtures import gen_console, gen_json2021, gen_locale_pages
 from fixtures import generator as g
+from fixtures.generator import console as gen_console
+from fixtures.generator import json2021 as gen_json2021
+from fixtures.generator import locale_pages as gen_locale_pages
 from pv2simkl.errors import UnknownFormatError
 from pv2simkl.sources.files import expand, parse_file
 
@@ -124,7 +126,7 @@ def test_locale_page_matches_expected(golden: GoldenCheck, page: Path) -> None:
 
 
 def test_locale_pages_cover_every_language() -> None:
-    assert len(LOCALE_PAGES) == len(gen_locale_pages.gen_locales.LANGUAGE_LOCALES) == 22
+    assert len(LOCALE_PAGES) == len(gen_locale_pages.LANGUAGE_LOCALES) == 22
 
 
 @pytest.mark.parametrize("locale", sorted(g.LOCALES))
