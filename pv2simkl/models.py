@@ -106,17 +106,23 @@ class Ids:
 
 
 @dataclass(slots=True)
-class ImportResult:
-    """What one import of one file did."""
+class Counts:
+    """What storing one batch of events did (the store's answer to an import)."""
+
+    seen: int = 0  # events read
+    added: int = 0  # of which new
+    updated: int = 0  # of which filled in a stored watch (an episode number, an exact time)
+    watchlist: int = 0  # watchlist titles new
+
+
+@dataclass(slots=True, kw_only=True)
+class ImportResult(Counts):
+    """What one import of one file did: the store's counts, and what the file held besides."""
 
     path: str
     source: str | None = None
-    seen: int = 0
-    added: int = 0
-    updated: int = 0
     skipped_file: bool = False
     ignored: dict[str, int] = field(default_factory=dict)  # rows that are not watches, by why
     watchlist_seen: int = 0  # watchlist titles read
-    watchlist: int = 0  # of which new
     warnings: list[str] = field(default_factory=list)
     error: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -32,6 +32,7 @@ from pv2simkl.store import Store, open_store
 from pv2simkl.words import display_name
 
 if TYPE_CHECKING:
+    from pv2simkl.sources.amazon import FetchResult
     from pv2simkl.sources.inbox import Settler
 
 log = logging.getLogger(__name__)
@@ -176,9 +177,6 @@ def _import_one(
         report.failures.append((name, exc))
         return None
     flat = parsed.flat
-    result = ImportResult(
-        path=name, source=parsed.source, warnings=list(flat.warnings), ignored=dict(flat.ignored)
-    )
     problems = [ParseError(message) for message in flat.errors]
     problems += [_partial(name, problem) for problem in flat.unreadable.values()]
     report.failures.extend((name, problem) for problem in problems)
@@ -194,8 +192,10 @@ def _import_one(
         watchlist=flat.watchlist,
         partial=bool(problems),
     )
-    result.seen, result.added, result.updated = added.seen, added.added, added.updated
-    result.watchlist, result.watchlist_seen = added.watchlist, len(flat.watchlist)
+    result = ImportResult(
+        path=name, source=parsed.source, warnings=list(flat.warnings), ignored=dict(flat.ignored),
+        watchlist_seen=len(flat.watchlist), **asdict(added),
+    )  # fmt: skip
     for warning in parsed.flat.warnings:
         log.warning("%s", warning)
     return result
@@ -549,19 +549,6 @@ def unmatched(ctx: Context) -> list[dict]:
     return ctx.store.unmatched()
 
 
-@dataclass
-class FetchReport:
-    """What ``fetch`` did."""
-
-    pages: int = 0
-    read: int = 0
-    added: int = 0
-    numbered: int = 0
-    stopped_early: bool = False
-    signed_in: bool = False
-    warnings: list[str] = field(default_factory=list)
-
-
 def amazon_session(ctx: Context, *, ask_code: Callable[[], str] | None = None):
     """The account's session, its secrets from env, config or the keyring (offline mode:
     OfflineError at once, nothing read or sent)."""
@@ -587,11 +574,11 @@ def amazon_session(ctx: Context, *, ask_code: Callable[[], str] | None = None):
 def fetch(
     ctx: Context, *, full: bool = False, ask_code: Callable[[], str] | None = None,
     progress: ProgressHook | None = None,
-) -> FetchReport:  # fmt: skip
-    """Read the history from Amazon (new pages only, unless ``full``) into the store."""
+) -> FetchResult:  # fmt: skip
+    """Read the history from Amazon (new pages only, unless ``full``) into the store: what
+    the session read, with what the store added and the episodes the catalog numbered."""
     import hashlib
 
-    report = FetchReport()
     session = amazon_session(ctx, ask_code=ask_code)  # offline: OfflineError before anything
     try:
         bar = progress("Amazon history") if progress else None
@@ -599,26 +586,23 @@ def fetch(
             known=None if full else ctx.store.is_known,
             progress=bar.advance if bar else None,
         )  # fmt: skip
-        report.pages, report.read = result.pages, len(result.events)
-        report.stopped_early, report.signed_in = result.stopped_early, result.signed_in
-        report.warnings = result.warnings
         digest = hashlib.sha256(f"{result.host}{datetime.now(UTC).isoformat()}".encode())
         where = f"amazon:{result.host}{result.api_path}"
         skipped = [str(_partial(where, p)) for p in result.unreadable.values()]
-        report.warnings = [*report.warnings, *skipped]
+        result.warnings.extend(skipped)
         added = ctx.store.add_import(
             result.events, path=where, sha256=digest.hexdigest(), source="api",
             message="; ".join(skipped) or None, partial=bool(skipped),
         )  # fmt: skip
-        report.added = added.added
+        result.added = added.added
         gtis = ctx.store.gtis_without_numbers()
         if gtis:
             region = ctx.settings.amazon.region or ""
             numbers = session.episode_numbers(session.catalog_url(result.host, region), gtis)
-            report.numbered = ctx.store.set_numbers_by_gti(numbers)
+            result.numbered = ctx.store.set_numbers_by_gti(numbers)
     finally:
         session.close()
-    return report
+    return result
 
 
 def _history_url(ctx: Context) -> str:
@@ -675,8 +659,7 @@ def browser_fetch(ctx: Context, *, headless: bool = True) -> ImportResult:
     added = ctx.store.add_import(
         flat.events, path="browser", sha256=hashlib.sha256(html).hexdigest(), source="page"
     )
-    return ImportResult(path="browser", source="page", seen=added.seen, added=added.added,
-                        updated=added.updated, warnings=flat.warnings)  # fmt: skip
+    return ImportResult(path="browser", source="page", warnings=flat.warnings, **asdict(added))
 
 
 def import_inbox_file(ctx: Context, path: Path, *, enrich_after: bool = True) -> InboxResult:

@@ -206,7 +206,8 @@ class CookieFile:
 
 @dataclass
 class FetchResult:
-    """What one fetch read."""
+    """What one fetch read, and (filled in by :func:`pv2simkl.pipeline.fetch`) what the
+    store made of it: ``fetch``'s report."""
 
     events: list[WatchEvent] = field(default_factory=list)
     pages: int = 0
@@ -218,6 +219,13 @@ class FetchResult:
     # Rows of the API's pages that could not be read, by kind (as a file's): the fetch
     # stores the rest and says which were skipped.
     unreadable: dict[str, Unreadable] = field(default_factory=dict)
+    added: int = 0  # events new to the store
+    numbered: int = 0  # stored episodes numbered from Amazon's catalog
+
+    @property
+    def read(self) -> int:
+        """Events read from the history pages."""
+        return len(self.events)
 
 
 class AmazonSession:

@@ -22,15 +22,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["AddResult", "Store", "day_of", "integrity_ok", "migrations", "open_store", "work_key"]
+__all__ = ["Store", "day_of", "integrity_ok", "migrations", "open_store", "work_key"]
 
-_HOME = {"AddResult": "events", "day_of": "events", "work_key": "identity",
+_HOME = {"day_of": "events", "work_key": "identity",
          "migrations": "schema", "Store": "_store", "open_store": "_store",
          "integrity_ok": "_store"}  # fmt: skip
 
 if TYPE_CHECKING:
     from pv2simkl.store._store import Store, integrity_ok, open_store
-    from pv2simkl.store.events import AddResult, day_of
+    from pv2simkl.store.events import day_of
     from pv2simkl.store.identity import work_key
     from pv2simkl.store.schema import migrations
 

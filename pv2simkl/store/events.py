@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlite_utils.db import Database
 
-from pv2simkl.models import WatchEvent, WatchlistItem, iso_utc, parse_iso_utc
+from pv2simkl.models import Counts, WatchEvent, WatchlistItem, iso_utc, parse_iso_utc
 from pv2simkl.store import identity
 from pv2simkl.store.connection import Connected
 from pv2simkl.store.faults import guard
@@ -53,14 +53,6 @@ def day_of(value: datetime) -> int:
 
 def now() -> str:
     return iso_utc(datetime.now(UTC))
-
-
-@dataclass
-class AddResult:
-    seen: int = 0
-    added: int = 0
-    updated: int = 0
-    watchlist: int = 0
 
 
 @dataclass(slots=True)
@@ -297,7 +289,7 @@ class Unit:
         return "updated" if self.merge(wid, keep, facts) or absorbed else "same"
 
 
-def add_events(unit: Unit, events: Sequence[WatchEvent], import_id: int, result: AddResult,
+def add_events(unit: Unit, events: Sequence[WatchEvent], import_id: int, result: Counts,
                progress: Any) -> None:  # fmt: skip
     """Store ``events`` (inside the caller's write transaction), counting into ``result``."""
     unit.preload(work_key(e.kind, e.title) for e in events)
@@ -440,7 +432,7 @@ class Events(Connected):
         progress: Any = None,
         watchlist: Iterable[WatchlistItem] = (),
         partial: bool = False,
-    ) -> AddResult:
+    ) -> Counts:
         """Store one file's events (and watchlist) and its import record in one transaction.
 
         A ``partial`` import (some rows could not be read) is recorded as such, so the same
@@ -451,15 +443,15 @@ class Events(Connected):
         events = events if isinstance(events, list | tuple) else list(events)
         watchlist = watchlist if isinstance(watchlist, list | tuple) else list(watchlist)
 
-        def body() -> AddResult:
+        def body() -> Counts:
             try:
                 return store(self._current_unit())
             except BaseException:
                 self._forget_unit()  # rolled back: what the unit learnt is not stored
                 raise
 
-        def store(unit: Unit) -> AddResult:
-            result = AddResult()
+        def store(unit: Unit) -> Counts:
+            result = Counts()
             cur = self.db.execute(
                 "INSERT INTO imports (path, sha256, source, started_at, status)"
                 " VALUES (?, ?, ?, ?, 'running')",
