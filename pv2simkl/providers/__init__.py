@@ -13,10 +13,6 @@ the HTTP stack until it is asked for: the config reads the registry's names at e
 from __future__ import annotations
 
 import importlib
-import logging
-import socket
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,8 +21,6 @@ if TYPE_CHECKING:
     from pv2simkl.config import Settings
     from pv2simkl.providers.base import Provider
     from pv2simkl.providers.http import ResponseCache
-
-log = logging.getLogger(__name__)
 
 # config section (and provider name) → "module:class"; the order is the sections' order.
 REGISTRY = {
@@ -110,6 +104,8 @@ def _connects(url: str, timeout: float) -> bool:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
+        import socket
+
         socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
     except (OSError, ValueError):
         return False
@@ -126,6 +122,10 @@ def drop_unreachable(
     timeout, and a hung one must not keep the process from ending. Without this an
     enrich on a machine with no network waited minutes on retries before the export.
     """
+    import logging
+    import threading
+    import time
+
     usable = [s for s in states if s.provider is not None]
     results: dict[str, bool] = {}
 
@@ -141,7 +141,9 @@ def drop_unreachable(
     out = []
     for state in states:
         if state.provider is not None and not results.get(state.name, False):
-            log.info("%s cannot be reached; left out of this run", state.name)
+            logging.getLogger(__name__).info(
+                "%s cannot be reached; left out of this run", state.name
+            )
             state = ProviderState(state.name, "unreachable", [], state.provider)  # closed later
         out.append(state)
     return out
