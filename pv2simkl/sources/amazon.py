@@ -568,7 +568,6 @@ class AmazonSession:
         result = FetchResult()
         host, region = self.startup()
         paths = self.api_paths(host, region)
-        signed_in_again = False
         regions_tried: set[str] = set()  # regions Amazon sent us to: each is tried once
         for _ in range(MAX_ROUNDS):  # each way out below is bounded too: this is the backstop
             try:
@@ -576,27 +575,27 @@ class AmazonSession:
             except _WrongPath:
                 paths = paths[1:]
                 if not paths:
-                    if signed_in_again:
-                        raise SessionExpired(
-                            "The history API refuses this session on every path; " + BROWSER_HINT
-                        ) from None
-                    self.sign_in()
-                    result.signed_in = signed_in_again = True
+                    self._sign_in_again(
+                        result, "The history API refuses this session on every path"
+                    )
                     paths = self.api_paths(host, region)
             except _WrongRegion as exc:
                 region = _next_region(exc.region.lower() or region, regions_tried)
                 paths = [f"/region/{region}/api", "/api"]
             except _NeedsSignIn:
-                if signed_in_again:
-                    raise SessionExpired(
-                        "Amazon keeps asking to sign in; " + BROWSER_HINT
-                    ) from None
-                self.sign_in()
-                result.signed_in = signed_in_again = True
+                self._sign_in_again(result, "Amazon keeps asking to sign in")
         raise FetchError(
             f"The history could not be read after {MAX_ROUNDS} tries of other paths, regions "
             "and sign-ins; set [amazon] video_website and region by hand and try again."
         )
+
+    def _sign_in_again(self, result: FetchResult, why: str) -> None:
+        """Sign in once more in the middle of a fetch; a second time, the session is not
+        what fails: SessionExpired, saying ``why``."""
+        if result.signed_in:
+            raise SessionExpired(f"{why}; {BROWSER_HINT}") from None
+        self.sign_in()
+        result.signed_in = True
 
     def _read(
         self, host: str, paths: list[str], known: Callable[[WatchEvent], bool] | None,
