@@ -869,5 +869,5 @@ def status(ctx: Context, *, now: datetime | None = None) -> dict:
 
     return views.status(
         db=ctx.paths.db, export_dir=ctx.paths.export_dir, inbox=ctx.paths.inbox,
-        state_dir=ctx.paths.state_dir, push_enabled=ctx.settings.simkl.push, now=now,
+        daemon_state=ctx.paths.daemon_state, push_enabled=ctx.settings.simkl.push, now=now,
     )  # fmt: skip

@@ -190,7 +190,7 @@ def status_cmd(as_json: bool) -> None:
         now = datetime.now(UTC)
         info = views.status(
             db=paths.db, export_dir=paths.export_dir, inbox=paths.inbox,
-            state_dir=paths.state_dir, push_enabled=settings.simkl.push, now=now,
+            daemon_state=paths.daemon_state, push_enabled=settings.simkl.push, now=now,
         )  # fmt: skip
         if as_json:
             import json

@@ -319,10 +319,10 @@ def newest_csv(export_dir: Path) -> tuple[Path, float] | None:
 # ---- the daemon ---------------------------------------------------------------------------
 
 
-def daemon(state_dir: Path) -> dict[str, Any]:
-    """The daemon's real state: ``running`` (its pid, next sync, inbox), ``stopped``, or
-    ``killed`` (it left its state file behind: SIGKILL, a crash; ``pid`` names it)."""
-    state_file = state_dir / "daemon.json"
+def daemon(state_file: Path) -> dict[str, Any]:
+    """The daemon's real state from its ``state_file`` (:attr:`pv2simkl.config.Paths.daemon_state`):
+    ``running`` (its pid, next sync, inbox), ``stopped``, or ``killed`` (it left its state
+    file behind: SIGKILL, a crash; ``pid`` names it)."""
     out: dict[str, Any] = {"state": "stopped", "pid": None, "next_sync": None, "inbox": None,
                            "since": None}  # fmt: skip
     try:
@@ -466,7 +466,7 @@ def history(
 
 
 def status(
-    *, db: Path, export_dir: Path, inbox: Path | None, state_dir: Path, push_enabled: bool,
+    *, db: Path, export_dir: Path, inbox: Path | None, daemon_state: Path, push_enabled: bool,
     now: datetime | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Everything ``pv2simkl status`` shows, as ``status --json`` prints it (README, "Status").
@@ -477,7 +477,7 @@ def status(
     conn = connect(db)
     try:
         try:
-            return _status(conn, db, export_dir, inbox, state_dir, push_enabled, now)
+            return _status(conn, db, export_dir, inbox, daemon_state, push_enabled, now)
         except sqlite3.OperationalError:  # no such table / column: an older schema
             if conn is None:
                 raise
@@ -489,7 +489,7 @@ def status(
     open_store(db).close()
     conn = connect(db)
     try:
-        return _status(conn, db, export_dir, inbox, state_dir, push_enabled, now)
+        return _status(conn, db, export_dir, inbox, daemon_state, push_enabled, now)
     finally:
         if conn is not None:
             conn.close()
@@ -497,7 +497,7 @@ def status(
 
 def _status(
     conn: sqlite3.Connection | None, db: Path, export_dir: Path, inbox: Path | None,
-    state_dir: Path, push_enabled: bool, now: datetime,
+    daemon_state: Path, push_enabled: bool, now: datetime,
 ) -> dict[str, Any]:  # fmt: skip
     if conn is not None:
         c, matches, pushed_last = counts(conn), match_counts(conn), last_push(conn)
@@ -509,7 +509,7 @@ def _status(
     return {
         "now": local_iso(now),
         "store": str(db),
-        "daemon": daemon(state_dir),
+        "daemon": daemon(daemon_state),
         "events": c["events"],
         "titles": c["works"],
         "matches": matches,
