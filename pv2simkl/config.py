@@ -111,7 +111,7 @@ def _time_zone(name: str) -> str | None:
     return None
 
 
-def mode_bits(text: str) -> int | None:
+def file_mode_bits(text: str) -> int | None:
     """A ``file_mode`` as permission bits; None unless the owner can read and write and
     nothing beyond rwx for owner, group and others is set (no setuid, no sticky bit)."""
     try:
@@ -122,7 +122,7 @@ def mode_bits(text: str) -> int | None:
 
 
 def _file_mode(text: str) -> str | None:
-    if mode_bits(text) is not None:
+    if file_mode_bits(text) is not None:
         return None
     return (
         'must be an octal mode such as "0600" (only you) or "0644", that lets you read '
@@ -227,11 +227,10 @@ class ExportSettings(Section):
     )
 
     def mode_bits(self) -> int:
-        """``file_mode`` as permission bits."""
-        bits = mode_bits(self.file_mode)
-        if bits is None:
-            check_value(ExportSettings, "file_mode", self.file_mode, "[export] file_mode")
-        return bits  # type: ignore[return-value]
+        """``file_mode`` as permission bits (a value set after the section was made is
+        checked here)."""
+        check_value(ExportSettings, "file_mode", self.file_mode, "[export] file_mode")
+        return file_mode_bits(self.file_mode)  # type: ignore[return-value]
 
 
 @dataclass

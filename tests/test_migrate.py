@@ -191,6 +191,7 @@ def test_config_js_moves_settings_to_toml_and_secrets_to_the_store(tmp_path: Pat
         "const config = {body};\n\nmodule.exports = config;\n",
         "'use strict';\nmodule.exports = {body}  // no semicolon }}\n",
         "// a bare object\n{body}\n",
+        "// usage: module.exports = {{ apiKey: 'x' }}\nmodule.exports = {body};\nconsole.log(1);\n",
     ],
 )
 def test_other_export_forms(tmp_path: Path, wrap: str) -> None:
