@@ -4,8 +4,8 @@ They check what the Amazon session tests will rely on: every sign-in mode walks 
 stops) as the reference describes, driven like a client does it, with mechanicalsoup
 choosing forms by their fields and a real TOTP code; the history API serves the
 generator's pages byte for byte, so paging to the end with a percent-encoded
-``nextToken`` yields exactly ``expected_events``; every error mode answers as §3.6 / §9.5
-say; the catalog knows every episode but one; new events show on page 1; a 20,000-event
+``nextToken`` yields exactly ``expected_events``; every error mode answers as Amazon's
+does; the catalog knows every episode but one; new events show on page 1; a 20,000-event
 account pages to its end; shutdown is clean. How fast it answers is measured by
 ``bench/fake_amazon_pages.py``, not here.
 """

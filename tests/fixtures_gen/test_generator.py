@@ -662,7 +662,7 @@ def test_committed_samples_are_current(tmp_path: Path) -> None:
     )
 
 
-# -- layout A as Amazon writes it (real file: ../shared/real-samples/export-a-it-real.*) --
+# -- layout A as Amazon writes it (real file: export-a-it-real.* of the real samples) -----
 
 REAL = REAL_SAMPLES
 A_MEMBERS = (
@@ -781,7 +781,7 @@ def test_watchlist_files_and_expected(de_de: Path) -> None:
     assert len(listed) - 1 - len(expected) >= 2  # watched titles on the list are left out
 
 
-# -- the console exporter's versions (real files: ../shared/real-samples/console-*) ---------
+# -- the console exporter's versions (real files: console-* of the real samples) ----------
 
 
 def test_console_versions_have_the_real_headers(en_us: Path, de_de: Path) -> None:

@@ -1,4 +1,4 @@
-"""Tests of the mock metadata services (fixtures/mock_services.py) and their catalog.
+"""Tests of the mock metadata services (fixtures/services/) and their catalog.
 
 They check what client tests will rely on: the catalog is deterministic and holds the
 hard cases; every service checks its key and answers refusals with the exact bodies of
