@@ -32,13 +32,13 @@ ENV_PREFIX = "PV2SIMKL_"
 
 
 def setting(default: Any, help: str, **checks: Any) -> Any:
-    """A settings field: its default, the one line of ``help`` that `config init` writes
-    above it, and what is checked whenever a value is set: ``choices`` (the values
-    allowed), ``min`` (the least number allowed) or ``check`` (a function that says why a
-    value is refused, as the end of a sentence, or returns None)."""
+    """A settings field: its default (a function makes a fresh one each time), the one line
+    of ``help`` that `config init` writes above it, and what is checked whenever a value is
+    set: ``choices`` (the values allowed), ``min`` (the least number allowed) or ``check``
+    (a function that says why a value is refused, as the end of a sentence, or None)."""
     metadata = {"help": help, **checks}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=metadata)
+    if callable(default):
+        return field(default_factory=default, metadata=metadata)
     return field(default=default, metadata=metadata)
 
 
@@ -247,7 +247,7 @@ class MetadataSettings(Section):
     """How titles are matched to Simkl, TMDB, TVDB, IMDb and MyAnimeList ids."""
 
     order: list[str] = setting(
-        ["simkl", "tmdb", "tvdb", "mal", "jikan", "imdbapi", "omdb"],
+        lambda: provider_names(),  # the registry's order: simkl, tmdb, tvdb, mal, jikan, …
         "Services asked, in this order; a service missing here is not used.",
         check=_services,
     )  # fmt: skip
