@@ -1,23 +1,21 @@
 """The HTTP layer every metadata provider shares; the only module that imports httpx.
 
-Per provider: one client (User-Agent, timeouts), a rate limiter shared by every thread
-that talks to that provider, bounded retries with exponential backoff and jitter that
-honour ``Retry-After`` (:func:`pv2simkl.net.retrying`), a response cache in the store with a
-time to live per kind of call ("not found" cached too), a circuit breaker that pauses a
-provider that keeps failing, and typed errors. Order of the stack: cache (a hit spends
-no quota) → retry → rate limit → network.
+Per provider: one client (User-Agent, timeouts, the process's one connection pool), a
+rate limiter shared by every thread that talks to that provider, bounded retries with
+exponential backoff and jitter that honour ``Retry-After`` (those three from
+:mod:`pv2simkl.net`), a response cache in the store with a time to live per kind of call
+("not found" cached too), a circuit breaker that pauses a provider that keeps failing, and
+typed errors. Order of the stack: cache (a hit spends no quota) → retry → rate limit →
+network.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sqlite3
-import ssl
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +23,17 @@ from typing import Any
 
 import httpx
 
-from pv2simkl import __version__
-from pv2simkl.net import Backoff, Retry, connect_timeout, retry_after, retrying
+from pv2simkl.net import (
+    USER_AGENT,
+    Backoff,
+    RateLimiter,
+    Retry,
+    client_timeout,
+    retry_after,
+    retrying,
+    shared_transport,
+)
+from pv2simkl.net import tls_context as tls_context  # re-exported: tests read it here
 from pv2simkl.providers.errors import (  # the HTTP layer's errors, re-exported
     BadResponse,
     Offline,
@@ -42,81 +49,10 @@ log = logging.getLogger(__name__)
 for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
-USER_AGENT = f"pv2simkl/{__version__}"
 # Days a cached answer stays good, by kind of call.
 TTL_DAYS = {"search": 14.0, "lookup": 90.0, "episodes": 14.0, "negative": 3.0}
 MAX_RETRY_AFTER = 90.0  # longer waits are not slept through: the provider is left for this run
 BACKOFF = Backoff(initial=0.5, maximum=20.0, jitter=0.5)
-
-
-class RateLimiter:
-    """Sliding-window limiter for several ``(calls, seconds)`` rates at once; thread-safe.
-
-    A sliding window rather than a token bucket: it never lets a burst through that a
-    server counting requests per window would refuse. ``margin`` widens each window a
-    little, because requests reach the server later than they leave here. ``clock`` and
-    ``sleep`` are the time it counts in and the way it waits (a fake pair in tests, so that
-    windows are checked exactly, not against a loaded machine's scheduling).
-    """
-
-    def __init__(
-        self, limits: list[tuple[int, float]], margin: float = 0.05, *,
-        clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-    ) -> None:  # fmt: skip
-        self.limits = [(calls, window(seconds, margin)) for calls, seconds in limits]
-        self.clock = clock
-        self.sleep = sleep
-        self._sent: deque[float] = deque()
-        self._lock = threading.Lock()
-        self._hold_until = 0.0
-        self.waited = 0.0
-
-    @property
-    def rate(self) -> float:
-        """Calls a second this limiter lets through when kept busy: its tightest rate
-        (``"10/1, 1000/86400"`` → 0.0116, a daily quota being the budget of the day).
-        Unlimited (no rates) counts as a generous 100/s."""
-        return min((calls / seconds for calls, seconds in self.limits), default=100.0)
-
-    def acquire(self) -> float:
-        """Block until one more call fits every rate, then count it; the time it counted."""
-        while True:
-            with self._lock:
-                now = self.clock()
-                wait = self._wait(now)
-                if wait <= 0:
-                    self._sent.append(now)
-                    return now
-                self.waited += wait
-            self.sleep(wait)
-
-    def backlog(self) -> float:
-        """Seconds until one more call would fit (0 when one fits now): how far the window
-        is already spent, which a planner adds to what it is about to ask."""
-        with self._lock:
-            return max(0.0, self._wait(self.clock()))
-
-    def _wait(self, now: float) -> float:
-        """Seconds until one more call fits every rate and the hold; lock held."""
-        keep = max((s for _, s in self.limits), default=0.0)
-        while self._sent and now - self._sent[0] > keep:
-            self._sent.popleft()
-        wait = self._hold_until - now
-        for calls, seconds in self.limits:
-            if len(self._sent) >= calls:
-                oldest = self._sent[-calls]
-                wait = max(wait, oldest + seconds - now)
-        return wait
-
-    def penalise(self, seconds: float) -> None:
-        """After a 429: hold every thread back for ``seconds``."""
-        with self._lock:
-            self._hold_until = max(self._hold_until, self.clock() + seconds)
-
-
-def window(seconds: float, margin: float) -> float:
-    """A server's window of ``seconds`` as the limiter counts it: ``margin`` wider, + 5 ms."""
-    return seconds * (1 + margin) + 0.005
 
 
 @dataclass
@@ -377,44 +313,6 @@ class HttpClient:
         if status in (401, 403, 412):
             raise Unauthorized(self.provider, _describe(r, "the key was refused"))
         raise BadResponse(self.provider, _describe(r, f"unexpected status {status}"))
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """The TLS settings every client shares (httpx's own: certifi, or ``SSL_CERT_FILE``).
-
-    Built once, when the first client is made: loading the CA bundle takes tens of
-    milliseconds, and each sync builds a client per provider.
-    """
-    return httpx.create_ssl_context()
-
-
-def client_timeout(timeout: float) -> httpx.Timeout:
-    """``timeout`` seconds to read, a few to connect (:data:`pv2simkl.net.CONNECT_TIMEOUT`):
-    a host that takes no connection is given up on quickly, a slow answer is waited for."""
-    return httpx.Timeout(timeout, connect=connect_timeout(timeout))
-
-
-class _SharedTransport(httpx.BaseTransport):
-    """The one connection pool every client of the process uses. A client's ``close``
-    leaves it open for the others (the process ending closes it)."""
-
-    def __init__(self, inner: httpx.BaseTransport):
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        """Kept open: other clients share it."""
-
-
-@functools.cache
-def shared_transport() -> httpx.BaseTransport:
-    """The process's one HTTP connection pool (one TLS context, keep-alive connections
-    shared by every provider and the Simkl client), made when it is first needed."""
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-    return _SharedTransport(httpx.HTTPTransport(verify=tls_context(), limits=limits))
 
 
 _EMPTY_KEYS = ("results", "data", "titles", "Search")

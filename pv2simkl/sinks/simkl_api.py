@@ -37,8 +37,16 @@ from pv2simkl.errors import (
     SimklLoginCancelled,
     SimklLoginError,
 )
-from pv2simkl.net import Backoff, Retry, retry_after, retrying
-from pv2simkl.providers.http import USER_AGENT, RateLimiter, client_timeout, shared_transport
+from pv2simkl.net import (
+    USER_AGENT,
+    Backoff,
+    RateLimiter,
+    Retry,
+    client_timeout,
+    retry_after,
+    retrying,
+    shared_transport,
+)
 
 log = logging.getLogger(__name__)
 
