@@ -1,4 +1,4 @@
-"""Tests of the fake Amazon (fixtures/fake_amazon.py).
+"""Tests of the fake Amazon (fixtures/fake_amazon/).
 
 They check what the Amazon session tests will rely on: every sign-in mode walks (or
 stops) as the reference describes, driven like a client does it, with mechanicalsoup
