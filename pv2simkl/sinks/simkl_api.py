@@ -29,23 +29,13 @@ from urllib.parse import quote
 
 import httpx
 
-from pv2simkl import __version__
+from pv2simkl import __version__, net
 from pv2simkl.errors import (
     ConfigError,
     SimklApiError,
     SimklAuthError,
     SimklLoginCancelled,
     SimklLoginError,
-)
-from pv2simkl.net import (
-    USER_AGENT,
-    Backoff,
-    RateLimiter,
-    Retry,
-    client_timeout,
-    retry_after,
-    retrying,
-    shared_transport,
 )
 
 log = logging.getLogger(__name__)
@@ -55,7 +45,7 @@ POST_LIMITS = [(1, 1.0)]  # 1 POST/s per token (reference §2.3)
 GET_LIMITS = [(10, 1.0)]  # 10 GET/s per token
 ATTEMPTS = 6
 MAX_RETRY_AFTER = 300.0  # seconds; a longer Retry-After ends the run instead of a silent wait
-BACKOFF = Backoff(initial=2.0, maximum=60.0, jitter=1.0)  # 2, 4, 8 … s (≤ 60) + ≤ 1 s
+BACKOFF = net.Backoff(initial=2.0, maximum=60.0, jitter=1.0)  # 2, 4, 8 … s (≤ 60) + ≤ 1 s
 LOGIN_HINT = "log in again with `pv2simkl simkl login`"
 KINDS = ("movies", "shows", "anime")
 # Connection failures that prove the request never left: safe to send a POST again.
@@ -89,17 +79,17 @@ class SimklApi:
         self.clock = clock or time.monotonic
         self.sleep = sleep or time.sleep
         self.attempts = max(1, attempts)
-        self.post_limiter = RateLimiter(POST_LIMITS, clock=self.clock, sleep=self.sleep)
-        self.get_limiter = RateLimiter(GET_LIMITS, clock=self.clock, sleep=self.sleep)
+        self.post_limiter = net.RateLimiter(POST_LIMITS, clock=self.clock, sleep=self.sleep)
+        self.get_limiter = net.RateLimiter(GET_LIMITS, clock=self.clock, sleep=self.sleep)
         self.requests = 0  # answers received (429s and errors included)
         self.throttled = 0  # 429 answers
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json",
+        headers = {"User-Agent": net.USER_AGENT, "Accept": "application/json",
                    "simkl-api-key": client_id}  # fmt: skip
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         self._client = httpx.Client(
-            headers=headers, timeout=client_timeout(timeout), follow_redirects=False,
-            transport=transport or shared_transport(),
+            headers=headers, timeout=net.client_timeout(timeout), follow_redirects=False,
+            transport=transport or net.shared_transport(),
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -112,7 +102,7 @@ class SimklApi:
     def hurry(self, seconds: float) -> None:
         """One try, ``seconds`` to connect and to read: for ``doctor``'s quick check."""
         self.attempts = 1
-        self._client.timeout = client_timeout(seconds)
+        self._client.timeout = net.client_timeout(seconds)
 
     def __enter__(self) -> SimklApi:
         return self
@@ -184,11 +174,11 @@ class SimklApi:
         """One call with the limiter and bounded retries; the JSON answer (None for null)."""
         query = {**APP_PARAMS, **{k: v for k, v in (params or {}).items() if v is not None}}
         try:
-            return retrying(
+            return net.retrying(
                 lambda _: self._attempt(method, path, query, json_body),
                 attempts=self.attempts, backoff=BACKOFF, sleep=self.sleep,
             )  # fmt: skip
-        except Retry as exc:
+        except net.Retry as exc:
             where = f"{method} {path.split('?')[0]}"
             raise SimklApiError(
                 f"Simkl did not take {where} after {self.attempts} tries ({exc.reason}); "
@@ -202,7 +192,7 @@ class SimklApi:
         try:
             r = self._client.request(method, self.base_url + path, params=query, json=body)
         except _NOT_SENT as exc:
-            raise Retry(f"cannot connect ({type(exc).__name__})") from None
+            raise net.Retry(f"cannot connect ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             if method == "POST":  # it may have arrived: never send it blindly again
                 raise SimklApiError(
@@ -210,13 +200,13 @@ class SimklApi:
                     "have been received, so it is checked before anything is sent again.",
                     maybe_sent=True,
                 ) from None
-            raise Retry(f"no answer ({type(exc).__name__})") from None
+            raise net.Retry(f"no answer ({type(exc).__name__})") from None
         self.requests += 1
         status = r.status_code
         log.debug("simkl %s %s → %s", method, path, status)
         if status == 429:
             self.throttled += 1
-            wait = retry_after(r.headers.get("Retry-After"))
+            wait = net.retry_after(r.headers.get("Retry-After"))
             if wait is not None and wait > MAX_RETRY_AFTER:
                 raise SimklApiError(
                     f"Simkl asked to wait {wait:.0f} s before the next request; "
@@ -225,9 +215,9 @@ class SimklApi:
                 )
             if wait is not None:
                 limiter.penalise(wait)  # other threads on this token hold back too
-            raise Retry("429 Too Many Requests", status=429, wait=wait)
+            raise net.Retry("429 Too Many Requests", status=429, wait=wait)
         if status >= 500:
-            raise Retry(f"server error {status}", status=status)
+            raise net.Retry(f"server error {status}", status=status)
         if status == 401:
             raise SimklAuthError(
                 f"Simkl refused the sign-in ({_error_name(r) or 'HTTP 401'}): {LOGIN_HINT}.",
@@ -256,7 +246,7 @@ class SimklApi:
                     "received, so it is checked before anything is sent again.",
                     status=status, maybe_sent=True,
                 ) from None  # fmt: skip
-            raise Retry("malformed JSON", status=status) from None
+            raise net.Retry("malformed JSON", status=status) from None
 
 
 def _error_name(r: httpx.Response) -> str:
