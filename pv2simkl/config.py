@@ -35,7 +35,9 @@ def setting(default: Any, help: str, **checks: Any) -> Any:
     """A settings field: its default (a function makes a fresh one each time), the one line
     of ``help`` that `config init` writes above it, and what is checked whenever a value is
     set: ``choices`` (the values allowed), ``min`` (the least number allowed) or ``check``
-    (a function that says why a value is refused, as the end of a sentence, or None)."""
+    (a function that says why a value is refused, as the end of a sentence, or None).
+    ``secret=True`` marks a secret: never logged, never in an error or in `config init`'s
+    file, refused in a config file others can read, looked for in the keyring."""
     metadata = {"help": help, **checks}
     if callable(default):
         return field(default_factory=default, metadata=metadata)
@@ -52,6 +54,11 @@ def field_meta(cls: type, name: str) -> dict[str, Any]:
         if found is not None and name in vars(klass).get("__annotations__", {}):
             meta.update(found.metadata)
     return meta
+
+
+def is_secret(cls: type, name: str) -> bool:
+    """Whether ``cls``'s setting ``name`` is a secret (``setting(…, secret=True)``)."""
+    return bool(field_meta(cls, name).get("secret"))
 
 
 def section_name(cls: type) -> str:
@@ -297,9 +304,11 @@ class AmazonSettings(Section):
     )
     timeout: float = setting(30.0, "Seconds to wait for one Amazon page.", check=_positive)
     overlap: int = setting(1, "Pages of already-stored events read before an update stops.", min=0)
-    email: str = setting("", "The Amazon account's email.")
-    password: str = setting("", "The Amazon password.")
-    totp_secret: str = setting("", "The two-step verification secret, for one-time codes.")
+    email: str = setting("", "The Amazon account's email.", secret=True)
+    password: str = setting("", "The Amazon password.", secret=True)
+    totp_secret: str = setting(
+        "", "The two-step verification secret, for one-time codes.", secret=True
+    )
 
 
 @dataclass
@@ -320,11 +329,6 @@ class DaemonSettings(Section):
     fetch: bool = setting(True, "Fetch from Amazon in each sync when credentials or cookies exist.")
     enrich: bool = setting(True, "Look up ids in each sync.")
 
-
-# Settings that are secrets: never logged, never in an error, refused in a world-readable file.
-SECRET_KEYS = {
-    "client_id", "token", "api_key", "pin", "password", "totp_secret", "email", "access_token",
-}  # fmt: skip
 
 BASE_SECTIONS: dict[str, type] = {
     "paths": PathsSettings,
@@ -356,12 +360,16 @@ def section_names() -> list[str]:
 
 
 def __getattr__(name: str) -> Any:
-    """``PROVIDER_SECTIONS`` and ``SECTIONS`` (name → class), made on first use: they load
-    every provider module, which a command such as `status` has no need of."""
+    """``PROVIDER_SECTIONS`` and ``SECTIONS`` (name → class) and ``SECRET_KEYS``, made on
+    first use: they load every provider module, which a command such as `status` has no
+    need of."""
     if name == "PROVIDER_SECTIONS":
         return {n: provider_section(n) for n in provider_names()}
     if name == "SECTIONS":
         return {**BASE_SECTIONS, **{n: provider_section(n) for n in provider_names()}}
+    if name == "SECRET_KEYS":  # the names of every section's secrets
+        return {f.name for c in __getattr__("SECTIONS").values()
+                for f in dataclasses.fields(c) if is_secret(c, f.name)}  # fmt: skip
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -517,7 +525,7 @@ def load_settings(
                 raise ConfigError(f"{path}: {section!r} must be a [section] table.")
             for key, value in values.items():
                 _apply(settings, section, key, value, f"{path} [{section}] {key}")
-                holds_secret |= key in SECRET_KEYS and bool(value)
+                holds_secret |= is_secret(type(settings.section(section)), key) and bool(value)
         if holds_secret and os.name == "posix" and path.stat().st_mode & 0o077:
             raise ConfigError(
                 f"{path} holds a secret and others can read it; run `chmod 600 {path}` "
@@ -696,7 +704,7 @@ def fill_secrets_from_keyring(
     for section in [*provider_names(), "amazon"] if sections is None else sections:
         target = settings.section(section)
         for f in dataclasses.fields(target):
-            if f.name in SECRET_KEYS and not getattr(target, f.name):
+            if is_secret(type(target), f.name) and not getattr(target, f.name):
                 wanted.append((section, target, f.name))
     if not wanted:
         return []
@@ -765,7 +773,7 @@ def default_config_text() -> str:
         secrets = []
         for f in dataclasses.fields(cls):
             help_text = field_meta(cls, f.name).get("help", "")
-            if f.name in SECRET_KEYS:
+            if is_secret(cls, f.name):
                 secrets.append((f.name, help_text or f.name))
                 continue
             if help_text:

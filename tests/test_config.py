@@ -193,3 +193,22 @@ def test_loading_the_settings_loads_no_provider_module_unless_asked() -> None:
     before, after, httpx = r.stdout.splitlines()
     assert before == "[]"
     assert "'pv2simkl.providers.tmdb'" in after and httpx == "False"
+
+
+def test_secrets_are_marked_on_their_fields() -> None:
+    from pv2simkl.config import SECRET_KEYS
+
+    assert {
+        "client_id", "token", "api_key", "pin", "password", "totp_secret", "email", "access_token",
+    } == SECRET_KEYS  # fmt: skip
+
+
+def test_a_provider_secret_in_a_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[tmdb]\ntoken = "t0ken"\n')
+    config.chmod(0o644)
+    with pytest.raises(ConfigError, match="holds a secret and others can read it") as info:
+        load_settings(config_file=config, env={})
+    assert "t0ken" not in str(info.value)
+    config.chmod(0o600)
+    assert load_settings(config_file=config, env={}).tmdb.token == "t0ken"

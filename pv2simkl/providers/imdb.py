@@ -47,7 +47,7 @@ class OmdbSettings(ProviderSettings):
 
     base_url: str = "https://www.omdbapi.com"
     limits: str = "10/1, 1000/86400"  # a free key has 1,000 requests a day
-    api_key: str = setting("", "The API key.")
+    api_key: str = setting("", "The API key.", secret=True)
 
 
 def imdb_id(value: Any) -> str | None:

@@ -58,7 +58,7 @@ class MalSettings(ProviderSettings):
 
     base_url: str = "https://api.myanimelist.net/v2"
     limits: str = "3/1"  # undocumented; MAL answers 403 "DoS detected" when pushed
-    client_id: str = setting("", "The API client id.")
+    client_id: str = setting("", "The API client id.", secret=True)
 
 
 @dataclass

@@ -48,9 +48,9 @@ class SimklSettings(ProviderSettings):
 
     base_url: str = "https://api.simkl.com"
     limits: str = "10/1"
-    client_id: str = setting("", "The API client id.")
+    client_id: str = setting("", "The API client id.", secret=True)
     access_token: str = setting(  # from `pv2simkl simkl login` (keyring simkl.access_token)
-        "", "Your Simkl sign-in, from `pv2simkl simkl login`."
+        "", "Your Simkl sign-in, from `pv2simkl simkl login`.", secret=True
     )
     push: bool = setting(  # push every new watch to Simkl's API in each sync (issue 11)
         False, "Send every new watch to Simkl's API in each sync (see `pv2simkl push`)."

@@ -45,8 +45,8 @@ class TmdbSettings(ProviderSettings):
 
     base_url: str = "https://api.themoviedb.org/3"
     limits: str = "40/1"  # TMDB allows about 50/s; stay under it
-    token: str = setting("", "The v4 read access token (Bearer).")
-    api_key: str = setting("", "The API key.")  # or the v3 key
+    token: str = setting("", "The v4 read access token (Bearer).", secret=True)
+    api_key: str = setting("", "The API key.", secret=True)  # or the v3 key
 
 
 def release_date(value: Any) -> str | None:

@@ -48,8 +48,8 @@ class TvdbSettings(ProviderSettings):
 
     base_url: str = "https://api4.thetvdb.com/v4"
     limits: str = "10/1"  # unpublished; conservative
-    api_key: str = setting("", "The API key.")
-    pin: str = setting("", "The subscriber PIN of a user-supported key.")
+    api_key: str = setting("", "The API key.", secret=True)
+    pin: str = setting("", "The subscriber PIN of a user-supported key.", secret=True)
 
 
 # Where earlier builds cached the token: the entry is deleted whenever a cache is opened.
