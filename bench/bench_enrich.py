@@ -279,7 +279,7 @@ def works_accuracy(catalog: Catalog, data: Path) -> Counter[str]:
 
 
 # (title as Prime shows it, kind, locale, year hint, first watch, the work it is: a key of
-# fixtures.mock_catalog.hard_cases, or None where the right answer is to ask the user)
+# fixtures.services.catalog.hard_cases, or None where the right answer is to ask the user)
 HARD_TABLE: list[tuple[str, str, str, int | None, str, str | None]] = [
     ("Dune", "movie", "en_US", None, "1995-05-01", "movie:dune-1984"),  # 2021's came later
     ("Der Pate", "movie", "de_DE", None, "2020-02-01", "movie:der-pate"),

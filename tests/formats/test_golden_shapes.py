@@ -1,7 +1,7 @@
 """Golden tests of the real-world shapes the fixture generator writes (issue 8).
 
 Every shape the real files in ``../shared/real-samples`` show is generated at any size
-with its expected events (``fixtures/gen_*.py`` say how): layout A as Amazon writes it
+with its expected events (``fixtures/generator/`` say how): layout A as Amazon writes it
 and its watchlist, every console-exporter version, the 2021 history JSON generation and
 its saved page, and a page in each of the 22 languages of the shared locale table. Each
 test here compares an importer's events with those expected events, on the committed

@@ -1,6 +1,6 @@
 """Shared fixtures of the provider tests: the mock services, providers built on them.
 
-Every test talks real HTTP to :class:`fixtures.mock_services.MockServices` on
+Every test talks real HTTP to :class:`fixtures.services.MockServices` on
 127.0.0.1, through providers built the way :func:`pv2simkl.providers.build` builds
 them (auth from the class, limits from the settings, a response cache in a store).
 Backoff sleeps are switched off (:func:`pv2simkl.net.no_backoff`), the attempts stay each
