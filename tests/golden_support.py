@@ -10,7 +10,7 @@ from pathlib import Path
 from pv2simkl.errors import UnknownFormatError
 from pv2simkl.sources.files import expand, parse_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "fixtures" / "samples"
 LOCALE_SAMPLES = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir() and p.name != "empty")
 
