@@ -71,15 +71,15 @@ class Lock:
         os.close(self.fd)
 
 
-def setup_logging(log_dir: Path) -> None:
-    """A rotating log file in the user log dir (plus stderr, set up by the CLI).
+def setup_logging(path: Path) -> None:
+    """A rotating log file at ``path`` (:attr:`Paths.log_file`; plus stderr, set up by the CLI).
 
     The log names titles and files of the user's history: its folder is 0700 and every
     log file 0600, rotated ones included; files an earlier version left wider are tightened.
     """
+    log_dir = path.parent
     private_dir(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)  # if it could not be made, say why here
-    path = log_dir / "pv2simkl.log"
 
     def create_private(name: str) -> None:
         os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
@@ -89,7 +89,7 @@ def setup_logging(log_dir: Path) -> None:
         os.replace(source, dest)
         create_private(source)  # the handler then appends to it, keeping its mode
 
-    for old in log_dir.glob("pv2simkl.log.*"):
+    for old in log_dir.glob(f"{path.name}.*"):
         with contextlib.suppress(OSError):  # not ours to change: left as it is
             old.chmod(0o600)
     create_private(str(path))
@@ -240,7 +240,7 @@ class Daemon:
 
 
 def run(ctx: pipeline.Context) -> int:
-    setup_logging(ctx.paths.log_dir)
+    setup_logging(ctx.paths.log_file)
     if sys.stderr.isatty():
         log.info("logging to %s", ctx.paths.log_file)
     return Daemon(ctx).run()

@@ -38,7 +38,7 @@ def file_handler() -> logging.handlers.RotatingFileHandler:
 
 
 def test_log_folder_0700_and_files_0600_after_rotation(log_dir: Path) -> None:
-    setup_logging(log_dir)
+    setup_logging(log_dir / "pv2simkl.log")
     logging.getLogger("pv2simkl.test").info("Der Pate watched")
     log = log_dir / "pv2simkl.log"
     assert "Der Pate" in log.read_text(encoding="utf-8")
@@ -57,7 +57,7 @@ def test_logs_of_an_earlier_version_are_tightened(log_dir: Path) -> None:
         (log_dir / name).write_text("old\n")
         (log_dir / name).chmod(0o644)
     log_dir.chmod(0o755)
-    setup_logging(log_dir)
+    setup_logging(log_dir / "pv2simkl.log")
     assert mode(log_dir) == 0o700
     assert {mode(p) for p in log_dir.iterdir()} == {0o600}
     assert (log_dir / "pv2simkl.log").read_text().startswith("old\n")  # appended, not reset
