@@ -268,22 +268,9 @@ def export_fresh(
 def simkl_api(ctx: Context):
     """The Simkl API client of the signed-in user (``[simkl] access_token``, the keyring's
     ``simkl.access_token``, or ``PV2SIMKL_SIMKL_ACCESS_TOKEN``)."""
-    from pv2simkl.errors import ConfigError, require_online
-    from pv2simkl.sinks.simkl_api import SimklApi
-    from pv2simkl.sinks.simkl_auth import resolve
+    from pv2simkl.sinks.simkl_auth import push_client
 
-    require_online(
-        ctx.settings.metadata.offline, "Pushing to Simkl",
-        "`pv2simkl push --dry-run` shows what would be sent",
-    )  # fmt: skip
-    resolve(ctx.settings)
-    simkl = ctx.settings.simkl
-    if not simkl.access_token:
-        raise ConfigError(
-            "pv2simkl is not signed in to Simkl: run `pv2simkl simkl login` "
-            "(or set PV2SIMKL_SIMKL_ACCESS_TOKEN)."
-        )
-    return SimklApi(simkl.base_url, simkl.client_id, simkl.access_token, timeout=simkl.timeout)
+    return push_client(ctx.settings)
 
 
 def push(
@@ -802,22 +789,26 @@ def sync(
 
 
 def deliver(ctx: Context, report: SyncReport) -> None:
-    """What a cycle sends on to Simkl: the delta CSV (unless ``[export] csv = false``),
-    then the push (with ``[simkl] push = true``). A failure of one is recorded in
-    ``report.errors`` and never stops the other."""
-    if ctx.settings.export.csv:
+    """What a cycle sends on to Simkl, each sink of :data:`pv2simkl.sinks.SINKS` the
+    settings ask for in turn: the delta CSV (unless ``[export] csv = false``), then the push
+    (with ``[simkl] push = true``). A failure of one is recorded in ``report.errors`` and
+    never stops the next."""
+    from pv2simkl.sinks import SINKS
+
+    for sink in SINKS:
+        if not sink.wanted(ctx.settings):
+            continue
+        if sink.offline_note and ctx.settings.metadata.offline:
+            report.notes.append(sink.offline_note)
+            continue
         try:
-            written = export(ctx)
-            report.csv = [str(p) for p in written.files]
+            done = sink.load().deliver(ctx.settings, ctx.paths, ctx.store)
         except Pv2SimklError as exc:
-            report.errors.append(f"export: {exc}")
-    if ctx.settings.simkl.push and ctx.settings.metadata.offline:
-        report.notes.append("offline mode is on: nothing was pushed to Simkl")
-    elif ctx.settings.simkl.push:
-        try:
-            report.pushed = push(ctx).added
-        except Pv2SimklError as exc:
-            report.errors.append(f"push: {exc}")
+            report.errors.append(f"{sink.name}: {exc}")
+            continue
+        report.csv += done.files
+        if done.sent is not None:
+            report.pushed = (report.pushed or 0) + done.sent
 
 
 INBOX_PATIENCE = 5  # settle times a lone `sync` waits for a file that is still written

@@ -46,6 +46,25 @@ def api(
                     clock=clock, sleep=sleep, timeout=simkl.timeout)  # fmt: skip
 
 
+def push_client(settings: Settings) -> SimklApi:
+    """The Simkl API client a push sends with: the signed-in user's token (``[simkl]
+    access_token``, the keyring's ``simkl.access_token``, or ``PV2SIMKL_SIMKL_ACCESS_TOKEN``)."""
+    require_online(
+        settings.metadata.offline, "Pushing to Simkl",
+        "`pv2simkl push --dry-run` shows what would be sent",
+    )  # fmt: skip
+    resolve(settings)
+    simkl = settings.simkl
+    if not simkl.access_token:
+        raise ConfigError(
+            "pv2simkl is not signed in to Simkl: run `pv2simkl simkl login` "
+            "(or set PV2SIMKL_SIMKL_ACCESS_TOKEN)."
+        )
+    from pv2simkl.sinks.simkl_api import SimklApi
+
+    return SimklApi(simkl.base_url, simkl.client_id, simkl.access_token, timeout=simkl.timeout)
+
+
 def resolve(settings: Settings, *, token: bool = True) -> None:
     """The app id (and the token) from the keyring, when neither the environment nor the
     file gives them: the keyring is not touched when they do."""

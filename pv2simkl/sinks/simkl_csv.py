@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pv2simkl.config import ExportSettings
+from pv2simkl.config import ExportSettings, Paths, Settings
 from pv2simkl.errors import ExportError
 from pv2simkl.models import parse_iso_utc
+from pv2simkl.sinks import Delivery
 from pv2simkl.store import Store, locks
 from pv2simkl.words import plural
 
@@ -413,6 +414,12 @@ def export(
     with _export_lock(store):
         _recover(store)
         return _export(store, export_dir, settings, all_history, now or datetime.now(), zone, mode)
+
+
+def deliver(settings: Settings, paths: Paths, store: Store) -> Delivery:
+    """A sync cycle's delta CSV into the export folder (the sink of :data:`SINKS`)."""
+    written = export(store, paths.export_dir, settings.export)
+    return Delivery(files=[str(p) for p in written.files])
 
 
 def _export(

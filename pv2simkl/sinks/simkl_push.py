@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from pv2simkl.config import Paths, Settings
 from pv2simkl.errors import Pv2SimklError
 from pv2simkl.models import parse_iso_utc
+from pv2simkl.sinks import Delivery
 from pv2simkl.store import Store, locks
 from pv2simkl.words import plural
 
@@ -315,6 +317,17 @@ def push(
             report.added += added
             report.not_found += missing
         return report
+
+
+def deliver(settings: Settings, paths: Paths, store: Store) -> Delivery:
+    """A sync cycle's push of every watch not yet sent (the sink of :data:`SINKS`)."""
+    from pv2simkl.sinks.simkl_auth import push_client
+
+    api = push_client(settings)
+    try:
+        return Delivery(sent=push(store, api).added)
+    finally:
+        api.close()
 
 
 def _send(
