@@ -303,12 +303,7 @@ class Jikan(Provider):
         title = query.title.strip()
         if not title:
             return []
-        response = self.client.get("/anime", {"q": title, "limit": SEARCH_LIMIT}, kind="search")
-        if response is None:
-            return []
-        data = response.data.get("data") if isinstance(response.data, dict) else None
-        if not isinstance(data, list):
-            raise BadResponse(self.name, "/anime answered no data list")
+        data = self._anime_list(title)
         movie = query.kind == "movie"
         fitting = [i for i in data if isinstance(i, dict) and _fits(i.get("type"), movie)]
         return candidates(fitting, self._candidate)
@@ -340,13 +335,19 @@ class Jikan(Provider):
         return None if base is None else season_details(base, seasons, self._search_entries)
 
     def _search_entries(self, query: str) -> list[Entry]:
+        return [
+            e for e in map(jikan_entry, self._anime_list(query)) if e is not None and not e.movie
+        ]
+
+    def _anime_list(self, query: str) -> list[Any]:
+        """The items of ``/anime?q=`` (none when there is no answer: offline, not cached)."""
         response = self.client.get("/anime", {"q": query, "limit": SEARCH_LIMIT}, kind="search")
         if response is None:
             return []
         data = response.data.get("data") if isinstance(response.data, dict) else None
         if not isinstance(data, list):
             raise BadResponse(self.name, "/anime answered no data list")
-        return [e for e in map(jikan_entry, data) if e is not None and not e.movie]
+        return data
 
     def probe(self) -> None:
         """One uncached one-result search: Jikan answers (it has no key to check)."""

@@ -48,7 +48,8 @@ def _named_by_api(folder: Path) -> set[str]:
 
 def _only_in_a(folder: Path) -> list[dict]:
     """Layout A's real-world titles (inner hyphens, suffix-less shows, `X-X`, ...) are watches
-    the generator dates before the rest of the history (fixtures/generator/export_a.py, only_in_a)."""
+    the generator dates before the rest of the history (fixtures/generator/export_a.py,
+    only_in_a)."""
     start = generator.START_DATE.isoformat()
     return [r for r in _rows(folder / "export-a.expected.jsonl") if r["watched_at"] < start]
 
