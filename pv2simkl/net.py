@@ -102,19 +102,32 @@ def retrying(
     An attempt that raises :class:`Retry` is tried again, after its ``wait`` or else the
     backoff's, slept through ``sleep``; after ``attempts`` tries that Retry is raised.
     Any other exception passes through at once (a POST that may have arrived, say).
+
+    tenacity runs the loop: unlike stamina's, its sleep can be a fake clock's, and the
+    wait can come from the failed attempt (the server's Retry-After).
     """
+    import tenacity  # not at import: a command that sends nothing does not pay for it
+
     testing = _testing
     if testing:
         attempts = min(attempts, testing)
-    attempts = max(1, attempts)
-    for n in range(1, attempts + 1):
-        try:
-            return attempt(n)
-        except Retry as exc:
-            if n >= attempts:
-                raise
-            if testing is None:
-                sleep(backoff.wait(n) if exc.wait is None else exc.wait)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        failed = state.outcome.exception() if state.outcome else None
+        if testing is not None:
+            return 0.0
+        if isinstance(failed, Retry) and failed.wait is not None:
+            return failed.wait
+        return backoff.wait(state.attempt_number)
+
+    retryer = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(max(1, attempts)), wait=wait,
+        retry=tenacity.retry_if_exception_type(Retry), reraise=True,
+        sleep=sleep if testing is None else (lambda _seconds: None),
+    )  # fmt: skip
+    for trying in retryer:
+        with trying:
+            return attempt(trying.retry_state.attempt_number)
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
