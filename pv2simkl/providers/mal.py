@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pv2simkl import titles as _titles
 from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import (
@@ -80,6 +79,8 @@ def holds_season(base_names: list[str], names: list[str], season: int) -> bool:
     ``base_names``: one of its names is a base name plus that season's number
     (``Shingeki no Kyojin Season 3``, ``Attack on Titan 3rd Season``), never a part of
     a season (``… Season 3 Part 2``) nor a film or a spin-off of the same name."""
+    from pv2simkl import titles as _titles  # not at import: the settings are read at start
+
     bases = {_titles.match_key(n) for n in base_names if n}
     for name in names:
         found = _titles.season_suffix(name)

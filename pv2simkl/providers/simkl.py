@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pv2simkl import __version__, titles
+from pv2simkl import __version__
 from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import (
@@ -147,6 +147,8 @@ class Simkl(Provider):
         self, endpoints: tuple[str, ...], title: str, year: int | None
     ) -> list[Candidate]:
         """Candidates of every endpoint, in order, each Simkl id once."""
+        from pv2simkl import titles  # not at import: `status` reads this module's settings
+
         out: list[Candidate] = []
         seen: set[int] = set()
         wanted = titles.match_key(title)
@@ -419,4 +421,6 @@ def _final_count(record: dict[str, Any]) -> int | None:
 
 def _names_match(candidate: Candidate, wanted: str) -> bool:
     """True when one of the candidate's titles normalises to ``wanted``."""
+    from pv2simkl import titles
+
     return any(titles.match_key(n) == wanted for n in (candidate.title, *candidate.titles) if n)
