@@ -283,6 +283,27 @@ class ProviderSettings(Section):
     )
 
 
+# Simkl's section is shared: the metadata provider reads it, and so do both sinks (the push
+# and its sign-in). It lives here, so that reading it (`status` asks for `push`) loads no
+# provider module; the provider names it as its own (``Simkl.settings_class``).
+@dataclass
+class SimklSettings(ProviderSettings):
+    """Simkl API: ids for the CSV (needs a client id)."""
+
+    base_url: str = "https://api.simkl.com"
+    limits: str = "10/1"
+    client_id: str = setting("", "The API client id.", secret=True)
+    access_token: str = setting(  # from `pv2simkl simkl login` (keyring simkl.access_token)
+        "", "Your Simkl sign-in, from `pv2simkl simkl login`.", secret=True
+    )
+    push: bool = setting(  # push every new watch to Simkl's API in each sync (issue 11)
+        False, "Send every new watch to Simkl's API in each sync (see `pv2simkl push`)."
+    )
+
+
+SHARED_PROVIDER_SECTIONS: dict[str, type[ProviderSettings]] = {"simkl": SimklSettings}
+
+
 @dataclass
 class AmazonSettings(Section):
     """The Amazon account and where its pages live."""
@@ -349,7 +370,10 @@ def provider_names() -> list[str]:
 
 @functools.cache
 def provider_section(name: str) -> type[ProviderSettings]:
-    """The settings class of one service, from its provider module."""
+    """The settings class of one service, from its provider module (a shared section from
+    :data:`SHARED_PROVIDER_SECTIONS`, without loading the module)."""
+    if name in SHARED_PROVIDER_SECTIONS:
+        return SHARED_PROVIDER_SECTIONS[name]
     from pv2simkl.providers import provider_class
 
     return provider_class(name).settings_class

@@ -14,6 +14,7 @@ import pytest
 
 from pv2simkl.config import (
     PROVIDER_SECTIONS,
+    SHARED_PROVIDER_SECTIONS,
     DaemonSettings,
     ExportSettings,
     Paths,
@@ -173,7 +174,9 @@ def test_each_registered_provider_brings_its_own_section() -> None:
     for name in REGISTRY:
         cls = provider_class(name)
         assert cls.name == name and PROVIDER_SECTIONS[name] is cls.settings_class
-        assert cls.settings_class.__module__ == cls.__module__  # owned by its module
+        shared = name in SHARED_PROVIDER_SECTIONS  # read by the sinks too: in config
+        owner = "pv2simkl.config" if shared else cls.__module__
+        assert cls.settings_class.__module__ == owner  # owned by its module
         assert section_name(cls.settings_class) == name
         assert issubclass(cls.settings_class, ProviderSettings)
         assert field_meta(cls.settings_class, "limits")["help"]  # the base's help and check
@@ -185,6 +188,7 @@ def test_loading_the_settings_loads_no_provider_module_unless_asked() -> None:
     code = (
         "import sys\nfrom pv2simkl.config import load_settings\n"
         "s = load_settings(env={})\n"
+        "assert s.simkl.push is False  # what status reads\n"
         "print(sorted(m for m in sys.modules if m.startswith('pv2simkl.providers.')))\n"
         "s.tmdb\nprint(sorted(m for m in sys.modules if m.startswith('pv2simkl.providers.')))\n"
         "print('httpx' in sys.modules)\n"

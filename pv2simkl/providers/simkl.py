@@ -13,11 +13,10 @@ that here.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pv2simkl import __version__
-from pv2simkl.config import ProviderSettings, setting
+from pv2simkl.config import SimklSettings
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import (
     AnimeEntry,
@@ -40,21 +39,6 @@ if TYPE_CHECKING:
     from pv2simkl.providers.http import Response
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SimklSettings(ProviderSettings):
-    """Simkl API: ids for the CSV (needs a client id)."""
-
-    base_url: str = "https://api.simkl.com"
-    limits: str = "10/1"
-    client_id: str = setting("", "The API client id.", secret=True)
-    access_token: str = setting(  # from `pv2simkl simkl login` (keyring simkl.access_token)
-        "", "Your Simkl sign-in, from `pv2simkl simkl login`.", secret=True
-    )
-    push: bool = setting(  # push every new watch to Simkl's API in each sync (issue 11)
-        False, "Send every new watch to Simkl's API in each sync (see `pv2simkl push`)."
-    )
 
 
 APP = {"app-name": "pv2simkl", "app-version": __version__}
