@@ -56,6 +56,11 @@ def env(folder: Path, services: MockServices) -> dict[str, str]:
     }  # fmt: skip
 
 
+def online(environ: dict[str, str]) -> dict[str, str]:
+    """The environment of a push: the import runs offline (no look-ups), the push may not."""
+    return {**environ, "PV2SIMKL_OFFLINE": "0"}
+
+
 def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "pv2simkl", *args]
 
@@ -119,7 +124,7 @@ def speed(args: argparse.Namespace) -> int:
         prepare(folder, history, environ)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        done = subprocess.run(cli("push"), env=environ, capture_output=True, text=True,
+        done = subprocess.run(cli("push"), env=online(environ), capture_output=True, text=True,
                               cwd=ROOT)  # fmt: skip
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -151,7 +156,7 @@ def kills(args: argparse.Namespace) -> int:
             if killed >= args.kills:
                 break
             proc = subprocess.Popen(cli("push", "--max-plays", str(args.max_plays)),
-                                    env=environ, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                    env=online(environ), cwd=ROOT, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)  # fmt: skip
             try:
                 proc.wait(timeout=rng.uniform(1.0, 5.0))
@@ -161,7 +166,7 @@ def kills(args: argparse.Namespace) -> int:
                 proc.wait()
                 killed += 1
         posted = len(services.synced)
-        done = subprocess.run(cli("push", "--max-plays", str(args.max_plays)), env=environ,
+        done = subprocess.run(cli("push", "--max-plays", str(args.max_plays)), env=online(environ),
                               capture_output=True, text=True, cwd=ROOT)  # fmt: skip
         if done.returncode != 0:
             raise SystemExit(f"the final push failed:\n{done.stderr}")
