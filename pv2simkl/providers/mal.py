@@ -19,17 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
-from pv2simkl.providers.base import (
-    AnimeEntry,
-    Candidate,
-    Details,
-    MediaKind,
-    Provider,
-    Query,
-    candidates,
-    int_or_none,
-    year_of,
-)
+from pv2simkl.providers import base
+from pv2simkl.providers.base import AnimeEntry, Candidate, Details, MediaKind, Provider, Query
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.base import unique_texts as _dedup
 from pv2simkl.providers.errors import BadResponse
@@ -91,7 +82,7 @@ def holds_season(base_names: list[str], names: list[str], season: int) -> bool:
 
 def release_date(value: Any) -> str | None:
     """``"2017"``, ``"2017-10"``, ``"2017-10-23"`` or an ISO instant → its date part."""
-    if isinstance(value, str) and year_of(value) is not None:
+    if isinstance(value, str) and base.year_of(value) is not None:
         return value.strip()[:10]
     return None
 
@@ -111,7 +102,7 @@ def _count(value: Any, status: str | None) -> int | None:
     """An entry's final episode count: a positive int of an entry no longer airing."""
     if isinstance(value, bool) or status in ("airing", "tba"):
         return None
-    number = int_or_none(value)
+    number = base.int_or_none(value)
     return number if number and number > 0 else None
 
 
@@ -119,7 +110,7 @@ def mal_entry(node: Any) -> Entry | None:
     """A MAL v2 node (``id``, ``title``, ``alternative_titles``, ``num_episodes`` …)."""
     if not isinstance(node, dict) or isinstance(node.get("id"), bool):
         return None
-    mal = int_or_none(node.get("id"))
+    mal = base.int_or_none(node.get("id"))
     alt = node.get("alternative_titles")
     alt = alt if isinstance(alt, dict) else {}
     synonyms = alt.get("synonyms") if isinstance(alt.get("synonyms"), list) else []
@@ -135,7 +126,7 @@ def jikan_entry(item: Any) -> Entry | None:
     """A Jikan anime object (``mal_id``, ``titles``, ``episodes``, ``aired``, ``type``)."""
     if not isinstance(item, dict) or isinstance(item.get("mal_id"), bool):
         return None
-    mal = int_or_none(item.get("mal_id"))
+    mal = base.int_or_none(item.get("mal_id"))
     listed = item.get("titles")
     listed = [t.get("title") for t in listed if isinstance(t, dict)] if isinstance(
         listed, list) else []  # fmt: skip
@@ -152,23 +143,23 @@ def jikan_entry(item: Any) -> Entry | None:
 
 
 def season_details(
-    base: Entry, seasons: list[int], search: Callable[[str], list[Entry]]
+    first: Entry, seasons: list[int], search: Callable[[str], list[Entry]]
 ) -> Details:
-    """Details of an anime whose season-1 entry is ``base``: the entry of each watched
-    season, season 1 being ``base`` and any other the one ``search`` finds by its title
+    """Details of an anime whose season-1 entry is ``first``: the entry of each watched
+    season, season 1 being ``first`` and any other the one ``search`` finds by its title
     (``<title> Season <n>``). A season no entry is named for is left out."""
     entries = []
     for season in sorted(set(seasons) or {1}):
-        found: Entry | None = base if season == 1 else None
-        for query in season_queries(base.names, season) if season > 1 else []:
-            hits = [e for e in search(query) if e.mal != base.mal]
-            found = next((e for e in hits if holds_season(base.names, e.names, season)), None)
+        found: Entry | None = first if season == 1 else None
+        for query in season_queries(first.names, season) if season > 1 else []:
+            hits = [e for e in search(query) if e.mal != first.mal]
+            found = next((e for e in hits if holds_season(first.names, e.names, season)), None)
             if found is not None:
                 break
         if found is not None:
             entries.append(AnimeEntry(season=season, mal=found.mal, title=found.names[0],
                                       episodes=found.episodes))  # fmt: skip
-    return Details(released=base.released, anime_entries=entries)
+    return Details(released=first.released, anime_entries=entries)
 
 
 def _fits(media_type: Any, movie: bool) -> bool:
@@ -227,7 +218,7 @@ class MyAnimeList(Provider):
 
     def _parse_nodes(self, data: list[Any], movie: bool | None) -> list[Candidate]:
         """``[{"node": {…}}]`` → candidates (``movie`` None: of any type)."""
-        return candidates(data, lambda row: self._candidate(row, movie))
+        return base.candidates(data, lambda row: self._candidate(row, movie))
 
     def _candidate(self, row: Any, movie: bool | None) -> Candidate | None:
         """One ``{"node": {…}}`` row; None when it has no id or title or is of another type."""
@@ -236,7 +227,7 @@ class MyAnimeList(Provider):
             return None
         if movie is not None and not _fits(node.get("media_type"), movie):
             return None
-        mal = int_or_none(node.get("id"))
+        mal = base.int_or_none(node.get("id"))
         title = _text(node.get("title"))
         if mal is None or isinstance(node.get("id"), bool) or title is None:
             return None
@@ -244,7 +235,8 @@ class MyAnimeList(Provider):
         alt = alt if isinstance(alt, dict) else {}
         synonyms = alt.get("synonyms") if isinstance(alt.get("synonyms"), list) else []
         return Candidate(
-            provider=self.name, title=title, kind="anime", year=year_of(node.get("start_date")),
+            provider=self.name, title=title, kind="anime",
+            year=base.year_of(node.get("start_date")),
             ids=Ids(mal=mal), titles=_dedup([title, alt.get("en"), alt.get("ja"), *synonyms]),
             status=_status(node.get("status"), _is_movie(node.get("media_type"))),
             released=release_date(node.get("start_date")),
@@ -268,10 +260,10 @@ class MyAnimeList(Provider):
             return None
         if not isinstance(response.data, dict):
             raise BadResponse(self.name, "/anime/{id} answered no object")
-        base = mal_entry(response.data)
-        if base is None:
+        first = mal_entry(response.data)
+        if first is None:
             return None
-        return season_details(base, seasons, self._search_nodes)
+        return season_details(first, seasons, self._search_nodes)
 
     def _search_nodes(self, query: str) -> list[Entry]:
         """The entries a title search finds (any type but films and music)."""
@@ -307,7 +299,7 @@ class Jikan(Provider):
         data = self._anime_list(title)
         movie = query.kind == "movie"
         fitting = [i for i in data if isinstance(i, dict) and _fits(i.get("type"), movie)]
-        return candidates(fitting, self._candidate)
+        return base.candidates(fitting, self._candidate)
 
     def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
         """The anime behind a MAL id (names, year, status); Jikan has no other ids."""
@@ -332,8 +324,8 @@ class Jikan(Provider):
         data = self._anime(ids.mal)
         if data is None:
             return None
-        base = jikan_entry(data)
-        return None if base is None else season_details(base, seasons, self._search_entries)
+        first = jikan_entry(data)
+        return None if first is None else season_details(first, seasons, self._search_entries)
 
     def _search_entries(self, query: str) -> list[Entry]:
         return [
@@ -357,7 +349,7 @@ class Jikan(Provider):
     def _candidate(self, item: dict[str, Any]) -> Candidate | None:
         """One Jikan anime object; None without a MAL id or a title."""
         raw_id = item.get("mal_id")
-        mal = None if isinstance(raw_id, bool) else int_or_none(raw_id)
+        mal = None if isinstance(raw_id, bool) else base.int_or_none(raw_id)
         titles = item.get("titles")
         listed = [t.get("title") for t in titles if isinstance(t, dict)] if isinstance(
             titles, list
@@ -370,9 +362,9 @@ class Jikan(Provider):
         if mal is None or not names:
             return None
         aired = item.get("aired")
-        year = year_of(item.get("year"))
+        year = base.year_of(item.get("year"))
         if year is None and isinstance(aired, dict):
-            year = year_of(aired.get("from"))
+            year = base.year_of(aired.get("from"))
         members = item.get("members")
         ok_number = isinstance(members, int | float) and not isinstance(members, bool)
         return Candidate(

@@ -18,18 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pv2simkl import __version__
 from pv2simkl.config import SimklSettings
 from pv2simkl.models import Ids
-from pv2simkl.providers.base import (
-    AnimeEntry,
-    Candidate,
-    Details,
-    MediaKind,
-    Provider,
-    Query,
-    candidates,
-    int_or_none,
-    unique_texts,
-    year_of,
-)
+from pv2simkl.providers import base
+from pv2simkl.providers.base import AnimeEntry, Candidate, Details, MediaKind, Provider, Query
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.errors import BadResponse
 from pv2simkl.providers.imdb import PROBE_ID, imdb_id
@@ -68,11 +58,11 @@ def parse_ids(raw: Any) -> Ids:
     if not isinstance(raw, dict):
         return Ids()
     return Ids(
-        simkl=int_or_none(raw.get("simkl")) or int_or_none(raw.get("simkl_id")),
-        tvdb=int_or_none(raw.get("tvdb")),
-        tmdb=int_or_none(raw.get("tmdb")),
+        simkl=base.int_or_none(raw.get("simkl")) or base.int_or_none(raw.get("simkl_id")),
+        tvdb=base.int_or_none(raw.get("tvdb")),
+        tmdb=base.int_or_none(raw.get("tmdb")),
         imdb=imdb_id(raw.get("imdb")),
-        mal=int_or_none(raw.get("mal")),
+        mal=base.int_or_none(raw.get("mal")),
     )
 
 
@@ -84,14 +74,14 @@ def _titles(item: dict[str, Any]) -> list[str]:
     if isinstance(extra, list):
         for entry in extra:
             names.append(entry.get("title") if isinstance(entry, dict) else entry)
-    return unique_texts(names)
+    return base.unique_texts(names)
 
 
 def _number(value: Any) -> int | None:
     """A season or episode number: a non-negative int (``True`` is not a number)."""
     if isinstance(value, bool):
         return None
-    number = int_or_none(value)
+    number = base.int_or_none(value)
     return number if number is not None and number >= 0 else None
 
 
@@ -159,7 +149,7 @@ class Simkl(Provider):
             raise BadResponse(self.name, f"/search/{endpoint} did not answer a list")
         # A movie search answers movies; an anime search anime; a tv row may say "anime".
         forced = ENDPOINT_KINDS.get(endpoint)
-        return candidates(response.data, lambda item: self._candidate(item, forced))
+        return base.candidates(response.data, lambda item: self._candidate(item, forced))
 
     def _candidate(self, item: Any, kind: MediaKind | None = None) -> Candidate | None:
         """A search row or a record as a candidate; None without a title or a Simkl id.
@@ -178,7 +168,7 @@ class Simkl(Provider):
         popularity = 0.0
         if isinstance(rank, int | float) and not isinstance(rank, bool) and rank > 0:
             popularity = 1.0 / rank  # rank 1 is the most popular
-        year = year_of(item.get("year"))
+        year = base.year_of(item.get("year"))
         released = release_date(item.get("released")) or release_date(item.get("first_aired"))
         return Candidate(
             provider=self.name, title=title, kind=kind, year=year, ids=ids,
@@ -224,7 +214,7 @@ class Simkl(Provider):
                 data = [data]
             if not isinstance(data, list):
                 raise BadResponse(self.name, "/search/id did not answer a list")
-            hits = candidates(data, self._candidate)
+            hits = base.candidates(data, self._candidate)
             if hits:
                 # An id shared by a movie and a show: the one of the kind asked for.
                 same = [c for c in hits if (c.kind == "movie") == (kind == "movie")]
@@ -339,12 +329,12 @@ class Simkl(Provider):
                 out.append(found)
         return out
 
-    def _season_entry(self, names: list[str], season: int, base: int) -> AnimeEntry | None:
+    def _season_entry(self, names: list[str], season: int, first: int) -> AnimeEntry | None:
         """The entry of ``season`` found by its own title; its episodes must map to it."""
         for query in season_queries(names, season):
             for candidate in self._search("anime", query, None):
                 simkl = candidate.ids.simkl
-                if simkl in (None, base) or not holds_season(
+                if simkl in (None, first) or not holds_season(
                     names, [candidate.title, *candidate.titles], season
                 ):
                     continue
@@ -399,7 +389,7 @@ def _final_count(record: dict[str, Any]) -> int | None:
     total = record.get("total_episodes")
     if isinstance(total, bool):
         return None
-    number = int_or_none(total)
+    number = base.int_or_none(total)
     return number if number and number > 0 else None
 
 

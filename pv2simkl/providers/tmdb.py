@@ -16,16 +16,8 @@ from typing import Any, ClassVar
 
 from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
-from pv2simkl.providers.base import (
-    Candidate,
-    Details,
-    MediaKind,
-    Provider,
-    Query,
-    candidates,
-    int_or_none,
-    year_of,
-)  # fmt: skip
+from pv2simkl.providers import base
+from pv2simkl.providers.base import Candidate, Details, MediaKind, Provider, Query
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.errors import BadResponse
 from pv2simkl.providers.imdb import PROBE_ID, imdb_id
@@ -51,7 +43,7 @@ class TmdbSettings(ProviderSettings):
 
 def release_date(value: Any) -> str | None:
     """``"2008-01-20"`` (or ``"2008"``) as given; ``""`` and anything else → None."""
-    if isinstance(value, str) and year_of(value) is not None:
+    if isinstance(value, str) and base.year_of(value) is not None:
         return value.strip()[:10]
     return None
 
@@ -63,7 +55,7 @@ def _episode(value: Any) -> tuple[int, int] | None:
     season, number = value.get("season_number"), value.get("episode_number")
     if isinstance(season, bool) or isinstance(number, bool):
         return None
-    season, number = int_or_none(season), int_or_none(number)
+    season, number = base.int_or_none(season), base.int_or_none(number)
     return (season, number) if season is not None and number is not None else None
 
 
@@ -125,13 +117,15 @@ class Tmdb(Provider):
         results = data.get("results") if isinstance(data, dict) else None
         if not isinstance(results, list):
             raise BadResponse(self.name, f"{path} answered no list of results")
-        return candidates(results, lambda item: self._candidate(item, "movie" if movie else "tv"))
+        return base.candidates(
+            results, lambda item: self._candidate(item, "movie" if movie else "tv")
+        )
 
     def _candidate(self, item: Any, kind: MediaKind) -> Candidate | None:
         """A search, ``/find`` or detail row; None without an id or a title."""
         if not isinstance(item, dict):
             return None
-        tmdb = int_or_none(item.get("id"))
+        tmdb = base.int_or_none(item.get("id"))
         title = _text(item.get("title")) or _text(item.get("name"))
         original = _text(item.get("original_title")) or _text(item.get("original_name"))
         title = title or original
@@ -143,7 +137,7 @@ class Tmdb(Provider):
         popularity = item.get("popularity")
         ok_number = isinstance(popularity, int | float) and not isinstance(popularity, bool)
         return Candidate(
-            provider=self.name, title=title, kind=kind, year=year_of(date), ids=Ids(tmdb=tmdb),
+            provider=self.name, title=title, kind=kind, year=base.year_of(date), ids=Ids(tmdb=tmdb),
             titles=[title] + ([original] if original and original != title else []),
             popularity=float(popularity) if ok_number else 0.0, released=release_date(date),
         )  # fmt: skip
@@ -167,20 +161,20 @@ class Tmdb(Provider):
         return None
 
     def _external(
-        self, tmdb: int, kind: MediaKind, base: Candidate | None = None
+        self, tmdb: int, kind: MediaKind, known: Candidate | None = None
     ) -> Candidate | None:
-        """``/{movie|tv}/{id}/external_ids`` merged into ``base`` (or a bare candidate)."""
+        """``/{movie|tv}/{id}/external_ids`` merged into ``known`` (or a bare candidate)."""
         path = f"/movie/{tmdb}/external_ids" if kind == "movie" else f"/tv/{tmdb}/external_ids"
         response = self.client.get(path, kind="lookup")
         if response is None:
-            return base
+            return known
         data = response.data
         if not isinstance(data, dict):
             raise BadResponse(self.name, "external_ids is not an object")
-        out = base or Candidate(provider=self.name, title="", kind=kind, ids=Ids(tmdb=tmdb))
+        out = known or Candidate(provider=self.name, title="", kind=kind, ids=Ids(tmdb=tmdb))
         out.ids.imdb = imdb_id(data.get("imdb_id")) or out.ids.imdb
         if kind != "movie":
-            out.ids.tvdb = int_or_none(data.get("tvdb_id")) or out.ids.tvdb
+            out.ids.tvdb = base.int_or_none(data.get("tvdb_id")) or out.ids.tvdb
         return out
 
     def _find(self, external: str, source: str, kind: MediaKind) -> Candidate | None:
@@ -207,7 +201,7 @@ class Tmdb(Provider):
                 if source == "imdb_id":
                     found.ids.imdb = external
                 else:
-                    found.ids.tvdb = int_or_none(external)
+                    found.ids.tvdb = base.int_or_none(external)
                 if found.kind == "movie":
                     return found  # a film's /find row has all TMDB knows but its imdb id
                 return self._external(found.ids.tmdb, found.kind, found)  # type: ignore[arg-type]
@@ -215,7 +209,7 @@ class Tmdb(Provider):
             return None
         for item in bucket("tv_episode_results"):
             # An episode's tt-id: its series is the work (its own tt-id comes from external_ids).
-            show = int_or_none(item.get("show_id")) if isinstance(item, dict) else None
+            show = base.int_or_none(item.get("show_id")) if isinstance(item, dict) else None
             if show is not None:
                 return self._external(show, kind)
         return None
@@ -267,7 +261,7 @@ class Tmdb(Provider):
         for item in episodes:
             if not isinstance(item, dict) or isinstance(item.get("episode_number"), bool):
                 continue
-            number = int_or_none(item.get("episode_number"))
+            number = base.int_or_none(item.get("episode_number"))
             title = _text(item.get("name"))
             if number is not None and title:
                 out[number] = title

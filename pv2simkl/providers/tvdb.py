@@ -21,17 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
-from pv2simkl.providers.base import (
-    Candidate,
-    Details,
-    MediaKind,
-    Provider,
-    Query,
-    candidates,
-    int_or_none,
-    unique_texts,
-    year_of,
-)
+from pv2simkl.providers import base
+from pv2simkl.providers.base import Candidate, Details, MediaKind, Provider, Query
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.errors import BadResponse, Unauthorized
 from pv2simkl.providers.imdb import imdb_id
@@ -59,13 +50,13 @@ SEARCH_LIMIT = 10
 
 def _tvdb_id(item: dict[str, Any]) -> int | None:
     """``tvdb_id`` (``"81189"``), else ``id`` as an int or as ``"series-81189"``."""
-    found = int_or_none(item.get("tvdb_id"))
+    found = base.int_or_none(item.get("tvdb_id"))
     if found is not None:
         return found
     raw = item.get("id")
     if isinstance(raw, str) and "-" in raw:
         raw = raw.rsplit("-", 1)[1]
-    return None if isinstance(raw, bool) else int_or_none(raw)
+    return None if isinstance(raw, bool) else base.int_or_none(raw)
 
 
 def remote_ids(raw: Any) -> Ids:
@@ -80,7 +71,7 @@ def remote_ids(raw: Any) -> Ids:
         if source == "imdb" and ids.imdb is None:
             ids.imdb = imdb_id(entry.get("id"))
         elif source == "themoviedb.com" and ids.tmdb is None:
-            ids.tmdb = int_or_none(entry.get("id"))
+            ids.tmdb = base.int_or_none(entry.get("id"))
     return ids
 
 
@@ -93,7 +84,7 @@ def _names(item: dict[str, Any]) -> list[str]:
     aliases = item.get("aliases")
     if isinstance(aliases, list):
         raw += [a.get("name") if isinstance(a, dict) else a for a in aliases]
-    return unique_texts(raw)
+    return base.unique_texts(raw)
 
 
 def _kind(item: dict[str, Any], asked: MediaKind) -> MediaKind:
@@ -127,7 +118,7 @@ def _last_aired(episodes: Any) -> tuple[int, int] | None:
         season, number = item.get("seasonNumber"), item.get("number")
         if isinstance(season, bool) or isinstance(number, bool):
             continue
-        season, number = int_or_none(season), int_or_none(number)
+        season, number = base.int_or_none(season), base.int_or_none(number)
         if season and number and item["aired"][:10] <= today:
             aired.append((season, number))
     return max(aired) if aired else None
@@ -224,7 +215,7 @@ class Tvdb(Provider):
             return []
         if not isinstance(data, list):
             raise BadResponse(self.name, "/search answered no list")
-        return candidates(data, lambda item: self._candidate(item, kind))
+        return base.candidates(data, lambda item: self._candidate(item, kind))
 
     def _candidate(self, item: Any, kind: MediaKind) -> Candidate | None:
         """A search result or an extended record; None without an id or a name."""
@@ -236,8 +227,8 @@ class Tvdb(Provider):
             return None
         ids = remote_ids(item.get("remote_ids") or item.get("remoteIds"))
         ids.tvdb = tvdb
-        year = year_of(item.get("year")) or year_of(item.get("first_air_time"))
-        year = year or year_of(item.get("firstAired"))
+        year = base.year_of(item.get("year")) or base.year_of(item.get("first_air_time"))
+        year = year or base.year_of(item.get("firstAired"))
         return Candidate(
             provider=self.name, title=names[0], kind=_kind(item, kind), year=year, ids=ids,
             titles=names, status=_status(item.get("status")),
@@ -265,7 +256,7 @@ class Tvdb(Provider):
                 record = entry.get(key)
                 if not isinstance(record, dict):
                     continue
-                found = int_or_none(record.get("seriesId")) if key == "episode" else None
+                found = base.int_or_none(record.get("seriesId")) if key == "episode" else None
                 found = found or _tvdb_id(record)
                 if found is None:
                     continue
@@ -305,7 +296,7 @@ class Tvdb(Provider):
         status = _status(data.get("status"))
         first = data.get("firstAired")
         return Details(
-            released=first[:10] if isinstance(first, str) and year_of(first) else None,
+            released=first[:10] if isinstance(first, str) and base.year_of(first) else None,
             ended=None if status is None else status == "ended",
             last_aired=_last_aired(data.get("episodes")),
         )
