@@ -624,6 +624,9 @@ def private_dir(path: Path, *, tighten: bool = True) -> bool:
         return False
 
 
+LOG_FILE = "pv2simkl.log"  # the daemon's log, in the log folder (Paths.log_file)
+
+
 @dataclass(frozen=True)
 class Paths:
     """Every file and folder pv2simkl reads or writes, resolved once.
@@ -669,7 +672,7 @@ class Paths:
     @property
     def log_file(self) -> Path:
         """The daemon's own log (rotated beside it as ``pv2simkl.log.1`` …)."""
-        return self.log_dir / "pv2simkl.log"
+        return self.log_dir / LOG_FILE
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Paths:

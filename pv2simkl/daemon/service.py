@@ -36,7 +36,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pv2simkl.config import platform_dirs
+from pv2simkl.config import LOG_FILE, platform_dirs
 from pv2simkl.errors import Pv2SimklError
 
 Kind = Literal["systemd", "launchd"]
@@ -398,7 +398,7 @@ def logs_plan(
         ]
     else:
         log_dir = log_dir or default_log_dir()
-        names = ("launchd.err.log", "launchd.out.log", "pv2simkl.log")
+        names = ("launchd.err.log", "launchd.out.log", LOG_FILE)  # the first two: the template's
         plan.logs = [log_dir / name for name in names]
         plan.log_lines = lines
     return plan

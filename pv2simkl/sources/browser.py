@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pv2simkl.errors import Pv2SimklError
+from pv2simkl.net import Backoff, Retry, retrying
 from pv2simkl.sources.amazon import CookieFile
 
 log = logging.getLogger(__name__)
@@ -78,16 +79,25 @@ def _context(p: Any, profile: Path, *, headless: bool, executable: str | None):
     )
 
 
-def _goto(page: Any, url: str, *, tries: int = 3) -> None:
-    """Navigate, retrying on the same context: the cookies of the session are kept."""
-    for attempt in range(tries):
+GOTO_BACKOFF = Backoff(initial=1.0, maximum=2.0)  # 1 s, then 2 s between the tries
+
+
+def _goto(
+    page: Any, url: str, *, tries: int = 3, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Navigate, retrying on the same context (the cookies of the session are kept), through
+    the program's one retry loop."""
+
+    def attempt(_n: int) -> None:
         try:
             page.goto(url, wait_until="domcontentloaded", timeout=30_000)
-            return
         except Exception as exc:  # Playwright's errors share no useful base
-            if attempt == tries - 1:
-                raise BrowserError(f"The browser could not open {url} ({exc}).") from None
-            time.sleep(1 + attempt)
+            raise Retry(str(exc)) from None
+
+    try:
+        retrying(attempt, attempts=tries, backoff=GOTO_BACKOFF, sleep=sleep)
+    except Retry as exc:
+        raise BrowserError(f"The browser could not open {url} ({exc.reason}).") from None
 
 
 def save_cookies(cookies: list[dict[str, Any]], cookie_path: Path) -> int:

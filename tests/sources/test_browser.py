@@ -110,3 +110,30 @@ def test_login_refuses_a_timeout_that_is_not_seconds_before_asking_anyone(
     finally:
         ctx.close()
     assert httpserver.log == []  # neither the browser nor Amazon's startup config was asked
+
+
+def test_navigation_is_retried_through_the_one_retry_loop(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    # A port nobody listens on: Chromium's navigation fails at once; each try is retried
+    # after the shared backoff (1 s, then 2 s: slept on a fake sleep here), then one sentence.
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/history"
+    slept: list[float] = []
+    with browser._playwright()() as p:
+        context = browser._context(p, tmp_path / "profile", headless=True, executable=None)
+        try:
+            page_ = context.new_page()
+            with pytest.raises(browser.BrowserError, match="could not open http://127.0.0.1"):
+                browser._goto(page_, dead, sleep=slept.append)
+            assert slept == [1.0, 2.0]
+            httpserver.expect_request("/ok").respond_with_data(
+                "<html>ok</html>", content_type="text/html"
+            )
+            browser._goto(page_, httpserver.url_for("/ok"), sleep=slept.append)
+            assert "<body>ok</body>" in page_.content()  # the same page, retried if need be
+        finally:
+            context.close()
