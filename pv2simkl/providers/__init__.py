@@ -28,9 +28,9 @@ REGISTRY = {
     "tmdb": "pv2simkl.providers.tmdb:Tmdb",
     "tvdb": "pv2simkl.providers.tvdb:Tvdb",
     "mal": "pv2simkl.providers.mal:MyAnimeList",
-    "jikan": "pv2simkl.providers.mal:Jikan",
-    "imdbapi": "pv2simkl.providers.imdb:ImdbApiDev",
-    "omdb": "pv2simkl.providers.imdb:Omdb",
+    "jikan": "pv2simkl.providers.jikan:Jikan",
+    "imdbapi": "pv2simkl.providers.imdbapi:ImdbApiDev",
+    "omdb": "pv2simkl.providers.omdb:Omdb",
 }
 
 

@@ -19,11 +19,11 @@ from pv2simkl import __version__
 from pv2simkl.config import SimklSettings
 from pv2simkl.models import Ids
 from pv2simkl.providers import base
+from pv2simkl.providers.anime import holds_season, release_date, season_queries
 from pv2simkl.providers.base import AnimeEntry, Candidate, Details, MediaKind, Provider, Query
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.errors import BadResponse
 from pv2simkl.providers.imdb import PROBE_ID, imdb_id
-from pv2simkl.providers.mal import holds_season, release_date, season_queries
 
 if TYPE_CHECKING:
     from pv2simkl.providers.http import Response
