@@ -7,29 +7,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pv2simkl.config import ProviderSettings
 from pv2simkl.models import Ids
-from pv2simkl.providers import base
+from pv2simkl.providers import anime, base
 from pv2simkl.providers.base import Candidate, Details, MediaKind, Provider, Query
 from pv2simkl.providers.base import unique_texts as _dedup
 from pv2simkl.providers.errors import BadResponse
-
-if TYPE_CHECKING:
-    pass
-
-from pv2simkl.providers.anime import (
-    PROBE_TITLE,
-    SEARCH_LIMIT,
-    Entry,
-    episode_count,
-    fits,
-    is_movie,
-    release_date,
-    season_details,
-    status_of,
-)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +27,7 @@ class JikanSettings(ProviderSettings):
     limits: str = "3/1, 60/60"
 
 
-def jikan_entry(item: Any) -> Entry | None:
+def jikan_entry(item: Any) -> anime.Entry | None:
     """A Jikan anime object (``mal_id``, ``titles``, ``episodes``, ``aired``, ``type``)."""
     if not isinstance(item, dict) or isinstance(item.get("mal_id"), bool):
         return None
@@ -57,9 +42,9 @@ def jikan_entry(item: Any) -> Entry | None:
         return None
     aired = item.get("aired")
     start = aired.get("from") if isinstance(aired, dict) else None
-    movie = is_movie(item.get("type"))
-    episodes = episode_count(item.get("episodes"), status_of(item.get("status"), movie))
-    return Entry(mal, names, episodes, release_date(start), movie)
+    movie = anime.is_movie(item.get("type"))
+    episodes = anime.episode_count(item.get("episodes"), anime.status_of(item.get("status"), movie))
+    return anime.Entry(mal, names, episodes, anime.release_date(start), movie)
 
 
 class Jikan(Provider):
@@ -76,7 +61,7 @@ class Jikan(Provider):
             return []
         data = self._anime_list(title)
         movie = query.kind == "movie"
-        fitting = [i for i in data if isinstance(i, dict) and fits(i.get("type"), movie)]
+        fitting = [i for i in data if isinstance(i, dict) and anime.fits(i.get("type"), movie)]
         return base.candidates(fitting, self._candidate)
 
     def lookup(self, ids: Ids, kind: MediaKind) -> Candidate | None:
@@ -103,16 +88,18 @@ class Jikan(Provider):
         if data is None:
             return None
         first = jikan_entry(data)
-        return None if first is None else season_details(first, seasons, self._search_entries)
+        return None if first is None else anime.season_details(first, seasons, self._search_entries)
 
-    def _search_entries(self, query: str) -> list[Entry]:
+    def _search_entries(self, query: str) -> list[anime.Entry]:
         return [
             e for e in map(jikan_entry, self._anime_list(query)) if e is not None and not e.movie
         ]
 
     def _anime_list(self, query: str) -> list[Any]:
         """The items of ``/anime?q=`` (none when there is no answer: offline, not cached)."""
-        response = self.client.get("/anime", {"q": query, "limit": SEARCH_LIMIT}, kind="search")
+        response = self.client.get(
+            "/anime", {"q": query, "limit": anime.SEARCH_LIMIT}, kind="search"
+        )
         if response is None:
             return []
         data = response.data.get("data") if isinstance(response.data, dict) else None
@@ -122,7 +109,7 @@ class Jikan(Provider):
 
     def probe(self) -> None:
         """One uncached one-result search: Jikan answers (it has no key to check)."""
-        self.client.get("/anime", {"q": PROBE_TITLE, "limit": 1}, kind="search", cache=False)
+        self.client.get("/anime", {"q": anime.PROBE_TITLE, "limit": 1}, kind="search", cache=False)
 
     def _candidate(self, item: dict[str, Any]) -> Candidate | None:
         """One Jikan anime object; None without a MAL id or a title."""
@@ -148,6 +135,6 @@ class Jikan(Provider):
         return Candidate(
             provider=self.name, title=names[0], kind="anime", year=year, ids=Ids(mal=mal),
             titles=names, popularity=float(members) if ok_number else 0.0,
-            status=status_of(item.get("status"), is_movie(item.get("type"))),
-            released=release_date(aired.get("from")) if isinstance(aired, dict) else None,
+            status=anime.status_of(item.get("status"), anime.is_movie(item.get("type"))),
+            released=anime.release_date(aired.get("from")) if isinstance(aired, dict) else None,
         )  # fmt: skip

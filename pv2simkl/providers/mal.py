@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pv2simkl.config import ProviderSettings, setting
 from pv2simkl.models import Ids
-from pv2simkl.providers import base
+from pv2simkl.providers import anime, base
 from pv2simkl.providers.base import Candidate, Details, MediaKind, Provider, Query
 from pv2simkl.providers.base import text_or_none as _text
 from pv2simkl.providers.base import unique_texts as _dedup
@@ -20,17 +20,6 @@ from pv2simkl.providers.errors import BadResponse
 if TYPE_CHECKING:
     from pv2simkl.providers.http import Response
 
-from pv2simkl.providers.anime import (
-    PROBE_TITLE,
-    SEARCH_LIMIT,
-    Entry,
-    episode_count,
-    fits,
-    is_movie,
-    release_date,
-    season_details,
-    status_of,
-)
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +36,7 @@ class MalSettings(ProviderSettings):
     client_id: str = setting("", "The API client id.", secret=True)
 
 
-def mal_entry(node: Any) -> Entry | None:
+def mal_entry(node: Any) -> anime.Entry | None:
     """A MAL v2 node (``id``, ``title``, ``alternative_titles``, ``num_episodes`` …)."""
     if not isinstance(node, dict) or isinstance(node.get("id"), bool):
         return None
@@ -58,9 +47,11 @@ def mal_entry(node: Any) -> Entry | None:
     names = _dedup([node.get("title"), alt.get("en"), *synonyms, alt.get("ja")])
     if mal is None or not names:
         return None
-    movie = is_movie(node.get("media_type"))
-    episodes = episode_count(node.get("num_episodes"), status_of(node.get("status"), movie))
-    return Entry(mal, names, episodes, release_date(node.get("start_date")), movie)
+    movie = anime.is_movie(node.get("media_type"))
+    episodes = anime.episode_count(
+        node.get("num_episodes"), anime.status_of(node.get("status"), movie)
+    )
+    return anime.Entry(mal, names, episodes, anime.release_date(node.get("start_date")), movie)
 
 
 class MyAnimeList(Provider):
@@ -80,7 +71,7 @@ class MyAnimeList(Provider):
         title = query.title.strip()
         if len(title) < MIN_QUERY:
             return []
-        params = {"q": title, "limit": SEARCH_LIMIT, "fields": MAL_FIELDS}
+        params = {"q": title, "limit": anime.SEARCH_LIMIT, "fields": MAL_FIELDS}
         response = self.client.get("/anime", params, kind="search")
         return self._parse(response, query.kind == "movie")
 
@@ -101,7 +92,7 @@ class MyAnimeList(Provider):
         node = row.get("node") if isinstance(row, dict) else None
         if not isinstance(node, dict):
             return None
-        if movie is not None and not fits(node.get("media_type"), movie):
+        if movie is not None and not anime.fits(node.get("media_type"), movie):
             return None
         mal = base.int_or_none(node.get("id"))
         title = _text(node.get("title"))
@@ -114,8 +105,8 @@ class MyAnimeList(Provider):
             provider=self.name, title=title, kind="anime",
             year=base.year_of(node.get("start_date")),
             ids=Ids(mal=mal), titles=_dedup([title, alt.get("en"), alt.get("ja"), *synonyms]),
-            status=status_of(node.get("status"), is_movie(node.get("media_type"))),
-            released=release_date(node.get("start_date")),
+            status=anime.status_of(node.get("status"), anime.is_movie(node.get("media_type"))),
+            released=anime.release_date(node.get("start_date")),
         )  # fmt: skip
 
     # -- details -----------------------------------------------------------------------
@@ -139,11 +130,11 @@ class MyAnimeList(Provider):
         first = mal_entry(response.data)
         if first is None:
             return None
-        return season_details(first, seasons, self._search_nodes)
+        return anime.season_details(first, seasons, self._search_nodes)
 
-    def _search_nodes(self, query: str) -> list[Entry]:
+    def _search_nodes(self, query: str) -> list[anime.Entry]:
         """The entries a title search finds (any type but films and music)."""
-        params = {"q": query, "limit": SEARCH_LIMIT, "fields": MAL_FIELDS}
+        params = {"q": query, "limit": anime.SEARCH_LIMIT, "fields": MAL_FIELDS}
         response = self.client.get("/anime", params, kind="search")
         if response is None:
             return []
@@ -157,4 +148,4 @@ class MyAnimeList(Provider):
 
     def probe(self) -> None:
         """One uncached one-result search: a wrong client id answers 401 / 403."""
-        self.client.get("/anime", {"q": PROBE_TITLE, "limit": 1}, kind="search", cache=False)
+        self.client.get("/anime", {"q": anime.PROBE_TITLE, "limit": 1}, kind="search", cache=False)
