@@ -4,7 +4,10 @@ user service and the config file."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import click
 
@@ -230,40 +233,42 @@ def _flag(section: str, key: str) -> str | None:
     return str(value) if value else None
 
 
+def _carry_out(dry_run: bool, plan_for: Callable[[ModuleType, Any], Any]) -> None:
+    """The service plan ``plan_for(service module, context)``, shown (``--dry-run``) or
+    carried out."""
+    from pv2simkl.daemon import service
+
+    with session() as ctx:
+        plan = plan_for(service, ctx)
+        out(plan.describe() if dry_run else service.apply(plan))
+
+
 @service_app.command("install", epilog=examples("pv2simkl service install --dry-run"))
 @dry_run_option
 def service_install(dry_run: bool) -> None:
     """Write the user service file and start the daemon now and at each login."""
-    from pv2simkl.daemon import service
 
-    with session() as ctx:
+    def plan(service: ModuleType, ctx: Any) -> Any:
         env = service.service_environment(
             config=State.config, data_dir=_flag("paths", "data_dir"), db=_flag("paths", "db")
         )
-        plan = service.install_plan(environment=env, log_dir=ctx.paths.log_dir)
-        out(plan.describe() if dry_run else service.apply(plan))
+        return service.install_plan(environment=env, log_dir=ctx.paths.log_dir)
+
+    _carry_out(dry_run, plan)
 
 
 @service_app.command("uninstall", epilog=examples("pv2simkl service uninstall"))
 @dry_run_option
 def service_uninstall(dry_run: bool) -> None:
     """Stop the daemon, disable it and remove the service file."""
-    from pv2simkl.daemon import service
-
-    with session():
-        plan = service.uninstall_plan()
-        out(plan.describe() if dry_run else service.apply(plan))
+    _carry_out(dry_run, lambda service, _ctx: service.uninstall_plan())
 
 
 @service_app.command("status", epilog=examples("pv2simkl service status"))
 @dry_run_option
 def service_status(dry_run: bool) -> None:
     """Ask systemd or launchd whether the daemon runs."""
-    from pv2simkl.daemon import service
-
-    with session():
-        plan = service.status_plan()
-        out(plan.describe() if dry_run else service.apply(plan))
+    _carry_out(dry_run, lambda service, _ctx: service.status_plan())
 
 
 @service_app.command("logs", epilog=examples("pv2simkl service logs -n 50"))
@@ -272,11 +277,9 @@ def service_status(dry_run: bool) -> None:
 @dry_run_option
 def service_logs(lines: int, dry_run: bool) -> None:
     """Show the daemon's recent output (the user journal, or the launchd log files)."""
-    from pv2simkl.daemon import service
-
-    with session() as ctx:
-        plan = service.logs_plan(log_dir=ctx.paths.log_dir, lines=lines)
-        out(plan.describe() if dry_run else service.apply(plan))
+    _carry_out(
+        dry_run, lambda service, ctx: service.logs_plan(log_dir=ctx.paths.log_dir, lines=lines)
+    )
 
 
 @click.group(
