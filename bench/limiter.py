@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pv2simkl.providers.http import RateLimiter  # noqa: E402
+from pv2simkl.net import RateLimiter  # noqa: E402
 
 CALLS, SECONDS = 10, 1.0
 

@@ -14,10 +14,11 @@ from dataclasses import fields
 
 from pv2simkl.config import (
     KEYRING_SERVICE,
-    PROVIDER_SECTIONS,
-    SECRET_KEYS,
     AmazonSettings,
     Settings,
+    is_secret,
+    provider_names,
+    provider_section,
 )
 from pv2simkl.errors import ConfigError
 
@@ -28,10 +29,11 @@ def secret_keys(section: str) -> list[str]:
     """The secret settings of a section (``amazon`` or a provider)."""
     if section == "amazon":
         return list(AMAZON_KEYS)
-    if section not in PROVIDER_SECTIONS:
-        known = ", ".join(["amazon", *PROVIDER_SECTIONS])
+    if section not in provider_names():
+        known = ", ".join(["amazon", *provider_names()])
         raise ConfigError(f"There are no credentials for {section!r}; known: {known}.")
-    return [f.name for f in fields(PROVIDER_SECTIONS[section]) if f.name in SECRET_KEYS]
+    cls = provider_section(section)  # that one provider's module only
+    return [f.name for f in fields(cls) if is_secret(cls, f.name)]
 
 
 # Authenticator apps accept secrets from 80 bits (16 base32 characters, what many

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pv2simkl import pipeline, providers
+from pv2simkl import net, pipeline, providers
 from pv2simkl.config import PROVIDER_SECTIONS, load_settings
 from pv2simkl.errors import OfflineError
 from pv2simkl.net import CONNECT_TIMEOUT
@@ -297,7 +297,7 @@ def test_clients_share_one_pool_and_closing_one_keeps_it(httpserver) -> None:
     api = SimklApi(httpserver.url_for(""), "app", "tok")
     try:
         assert a._client._transport is b._client._transport is api._client._transport
-        assert a._client._transport is http.shared_transport()
+        assert a._client._transport is net.shared_transport()
         a.close()
         assert b.get("/ping", cache=False).data == {"ok": 1}
     finally:
@@ -306,7 +306,7 @@ def test_clients_share_one_pool_and_closing_one_keeps_it(httpserver) -> None:
 
 
 def test_tls_context_is_built_once() -> None:
-    assert http.tls_context() is http.tls_context()
+    assert net.tls_context() is net.tls_context()
 
 
 # ---- the keyring only when a secret is missing -------------------------------------------

@@ -3,7 +3,7 @@
 A provider searches candidates for a work (title, kind, year hint) and looks up more
 ids by an id it knows. It decides itself whether it is usable (``needs``: the settings
 it cannot work without). A failure stays inside its provider: the resolver catches
-:class:`~pv2simkl.providers.http.ProviderError` per call and goes on with the others.
+:class:`~pv2simkl.providers.errors.ProviderError` per call and goes on with the others.
 """
 
 from __future__ import annotations

@@ -33,8 +33,7 @@ from pv2simkl.net import (
     retrying,
     shared_transport,
 )
-from pv2simkl.net import tls_context as tls_context  # re-exported: tests read it here
-from pv2simkl.providers.errors import (  # the HTTP layer's errors, re-exported
+from pv2simkl.providers.errors import (
     BadResponse,
     Offline,
     ProviderError,

@@ -39,7 +39,7 @@ from rapidfuzz import fuzz
 from pv2simkl import titles
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Candidate, Details, MediaKind, Provider, Query, year_of
-from pv2simkl.providers.http import ProviderError
+from pv2simkl.providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
 

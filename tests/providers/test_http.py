@@ -20,17 +20,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pv2simkl.config import parse_limits
-from pv2simkl.providers.http import (
-    MAX_RETRY_AFTER,
-    HttpClient,
-    Offline,
-    RateLimited,
-    RateLimiter,
-    ResponseCache,
-    Unauthorized,
-    Unavailable,
-    tls_context,
-)
+from pv2simkl.net import RateLimiter, tls_context
+from pv2simkl.providers.errors import Offline, RateLimited, Unauthorized, Unavailable
+from pv2simkl.providers.http import MAX_RETRY_AFTER, HttpClient, ResponseCache
 from pv2simkl.store import Store
 from tests.fake_clock import FakeClock
 

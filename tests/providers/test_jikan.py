@@ -7,7 +7,7 @@ import pytest
 from fixtures.services import MockServices
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Query
-from pv2simkl.providers.http import Unavailable
+from pv2simkl.providers.errors import Unavailable
 
 # -- Jikan ---------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from provider_support import all_records, assert_no_secret
 from fixtures.services import DEFAULT_KEYS, MockServices
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Query
-from pv2simkl.providers.http import Unauthorized, Unavailable
+from pv2simkl.providers.errors import Unauthorized, Unavailable
 from pv2simkl.providers.omdb import Omdb, OmdbSettings
 
 HARD_TITLES = ["movie:alive", "movie:100-wolf", "movie:face-off", "movie:crouching-tiger"]

@@ -25,7 +25,8 @@ from pv2simkl.config import PROVIDER_SECTIONS
 from pv2simkl.models import Ids
 from pv2simkl.providers import provider_class
 from pv2simkl.providers.base import Candidate, Provider, Query
-from pv2simkl.providers.http import HttpClient, ProviderError
+from pv2simkl.providers.errors import ProviderError
+from pv2simkl.providers.http import HttpClient
 
 SCALARS = (
     st.none() | st.booleans() | st.integers(-5, 3_000_000) | st.floats(allow_nan=False)

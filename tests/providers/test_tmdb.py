@@ -10,7 +10,7 @@ from provider_support import all_records, assert_no_secret, own_records
 from fixtures.services import DEFAULT_KEYS, MockServices
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Query
-from pv2simkl.providers.http import RateLimited, Unauthorized, Unavailable
+from pv2simkl.providers.errors import RateLimited, Unauthorized, Unavailable
 from pv2simkl.providers.tmdb import Tmdb, TmdbSettings
 
 

@@ -11,7 +11,7 @@ from provider_support import all_records, assert_no_secret, own_records
 from fixtures.services import MockServices
 from pv2simkl.models import Ids
 from pv2simkl.providers.base import Query
-from pv2simkl.providers.http import Unauthorized, Unavailable
+from pv2simkl.providers.errors import Unauthorized, Unavailable
 from pv2simkl.providers.tvdb import LEGACY_TOKEN_KEY
 
 
