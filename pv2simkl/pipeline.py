@@ -265,14 +265,6 @@ def export_fresh(
     return FreshExport(enriched, export(ctx, all_history=all_history, out_dir=out_dir))
 
 
-def simkl_api(ctx: Context):
-    """The Simkl API client of the signed-in user (``[simkl] access_token``, the keyring's
-    ``simkl.access_token``, or ``PV2SIMKL_SIMKL_ACCESS_TOKEN``)."""
-    from pv2simkl.sinks.simkl_auth import push_client
-
-    return push_client(ctx.settings)
-
-
 def push(
     ctx: Context, *, dry_run: bool = False, all_history: bool = False,
     max_plays: int = pusher.BATCH_PLAYS,
@@ -283,11 +275,7 @@ def push(
         report = pusher.push(ctx.store, None, all_history=all_history, dry_run=True)
         report.kept = ctx.store.not_found_list()
         return report
-    api = simkl_api(ctx)
-    try:
-        report = pusher.push(ctx.store, api, all_history=all_history, max_plays=max_plays)
-    finally:
-        api.close()
+    report = pusher.send(ctx.settings, ctx.store, all_history=all_history, max_plays=max_plays)
     report.kept = ctx.store.not_found_list()
     return report
 

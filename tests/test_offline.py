@@ -25,6 +25,7 @@ from pv2simkl.config import PROVIDER_SECTIONS, load_settings
 from pv2simkl.errors import OfflineError
 from pv2simkl.net import CONNECT_TIMEOUT
 from pv2simkl.providers import http
+from pv2simkl.sinks.simkl_auth import push_client
 from pv2simkl.sources.amazon import AmazonSession, FetchError
 from tests.fake_clock import FakeClock
 
@@ -128,7 +129,7 @@ def test_fetch_offline_is_one_sentence_and_no_connection(tmp_path: Path, hole: B
         lambda ctx: pipeline.browser_fetch(ctx),
         lambda ctx: pipeline.amazon_session(ctx),
         lambda ctx: pipeline.push(ctx),
-        lambda ctx: pipeline.simkl_api(ctx),
+        lambda ctx: push_client(ctx.settings),
     ],
     ids=["login --browser", "browser fetch", "amazon session", "push", "simkl api"],
 )

@@ -319,15 +319,22 @@ def push(
         return report
 
 
-def deliver(settings: Settings, paths: Paths, store: Store) -> Delivery:
-    """A sync cycle's push of every watch not yet sent (the sink of :data:`SINKS`)."""
+def send(
+    settings: Settings, store: Store, *, all_history: bool = False, max_plays: int = BATCH_PLAYS
+) -> PushReport:
+    """:func:`push` through the signed-in user's client (made here, closed after)."""
     from pv2simkl.sinks.simkl_auth import push_client
 
     api = push_client(settings)
     try:
-        return Delivery(sent=push(store, api).added)
+        return push(store, api, all_history=all_history, max_plays=max_plays)
     finally:
         api.close()
+
+
+def deliver(settings: Settings, paths: Paths, store: Store) -> Delivery:
+    """A sync cycle's push of every watch not yet sent (the sink of :data:`SINKS`)."""
+    return Delivery(sent=send(settings, store).added)
 
 
 def _send(
